@@ -18,7 +18,7 @@ fi
 
 # Debian packages used by the integration suites (Docker engine for Molecule hosts,
 # debootstrap for the test-host image, libb64 for perf_analyzer).
-APT_PKGS=(docker.io debootstrap libb64-0d rsync)
+APT_PKGS=(docker.io debootstrap libb64-0d rsync shellcheck)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
