@@ -36,7 +36,7 @@ for s in "$@"; do
   case "$s" in
     setup|lint|sanity|unit|e2e) "run_$s" ;;
     *)
-      f=$(ls tests/e2e/"$s"*.sh 2>/dev/null | head -1)
+      f=$(find tests/e2e -maxdepth 1 -name "$s*.sh" | sort | head -1)
       [ -n "$f" ] || { echo "tests/run.sh: unknown stage or suite '$s'" >&2; exit 2; }
       run_e2e_one "$f" ;;
   esac
