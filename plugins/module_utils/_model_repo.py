@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the triton_model_repo module: render and plan a Triton model repository.
+
+Layout written for each model (Triton's vLLM backend):
+
+    <repository>/<name>/config.pbtxt      backend "vllm"; instance_group KIND_MODEL when
+                                          tensor_parallel_size > 1 (vLLM places the GPUs)
+    <repository>/<name>/<version>/model.json   the vLLM engine args
+
+Rendering and planning are pure; reading the current state is a few small helpers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+import json
+import os
+import re
+
+HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# A Hugging Face access token (user or fine-grained): never written into the repository.
+_HF_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
+SECRET_KEYS = ("hf_token", "token", "use_auth_token", "api_key")
+
+
+class ModelRepoError(ValueError):
+    """Bad model specification; the message names the model and the field."""
+
+
+def _pbtxt_string(value):
+    return json.dumps(str(value))
+
+
+def _param_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def render_config_pbtxt(name, tensor_parallel_size=1, parameters=None, instance_count=1):
+    """Return config.pbtxt text for a vLLM-backend model (protobuf text format)."""
+    lines = [HEADER.rstrip("\n"), "name: %s" % _pbtxt_string(name), 'backend: "vllm"']
+    if int(tensor_parallel_size) > 1:
+        lines += [
+            "",
+            "# tensor_parallel_size %d: one model instance; vLLM spreads it over the GPUs."
+            % int(tensor_parallel_size),
+            "instance_group [",
+            "  {",
+            "    count: %d" % int(instance_count),
+            "    kind: KIND_MODEL",
+            "  }",
+            "]",
+        ]
+    for key in sorted(parameters or {}):
+        lines += [
+            "",
+            "parameters: {",
+            "  key: %s" % _pbtxt_string(key),
+            "  value: {",
+            "    string_value: %s" % _pbtxt_string(_param_value(parameters[key])),
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_model_json(model, engine_args):
+    """model.json: ``model`` first, then the engine args sorted; JSON with a final newline."""
+    data = {"model": model}
+    for key in sorted(engine_args or {}):
+        if key != "model":
+            data[key] = engine_args[key]
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _find_secret(value, path=""):
+    if isinstance(value, dict):
+        for key, val in value.items():
+            if str(key).lower() in SECRET_KEYS:
+                return "%s%s" % (path, key)
+            found = _find_secret(val, "%s%s." % (path, key))
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, val in enumerate(value):
+            found = _find_secret(val, "%s%d." % (path, i))
+            if found:
+                return found
+    elif isinstance(value, str) and _HF_TOKEN_RE.search(value):
+        return path.rstrip(".") or "value"
+    return None
+
+
+def normalize_models(models):
+    """Validate the `models` option; return a list of dicts with defaults filled in."""
+    if not isinstance(models, list):
+        raise ModelRepoError("models must be a list of {name, model, engine_args} entries")
+    out, seen = [], set()
+    for i, spec in enumerate(models):
+        if not isinstance(spec, dict):
+            raise ModelRepoError("models[%d] must be a mapping, got %r" % (i, spec))
+        name = str(spec.get("name") or "")
+        if not _NAME_RE.match(name):
+            raise ModelRepoError(
+                "models[%d].name %r is not a valid Triton model name (letters, digits, _ . -)"
+                % (i, name)
+            )
+        if name in seen:
+            raise ModelRepoError("models[%d].name %r is listed twice" % (i, name))
+        seen.add(name)
+        model = spec.get("model")
+        if not model:
+            raise ModelRepoError(
+                "models[%d] (%s) needs model: a Hugging Face id or path" % (i, name)
+            )
+        engine_args = spec.get("engine_args") or {}
+        params = spec.get("parameters") or {}
+        if not isinstance(engine_args, dict) or not isinstance(params, dict):
+            raise ModelRepoError(
+                "models[%d] (%s): engine_args and parameters are mappings" % (i, name)
+            )
+        for key in params:
+            if not _PARAM_KEY_RE.match(str(key)):
+                raise ModelRepoError("models[%d] (%s): bad parameter name %r" % (i, name, key))
+        secret = _find_secret({"model": model, "engine_args": engine_args, "parameters": params})
+        if secret:
+            raise ModelRepoError(
+                "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
+                "into the model repository: pass HF_TOKEN to the server's environment"
+                % (i, name, secret)
+            )
+        version = spec.get("version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ModelRepoError("models[%d] (%s): version must be a positive integer" % (i, name))
+        tp = engine_args.get("tensor_parallel_size", spec.get("tensor_parallel_size", 1)) or 1
+        out.append(
+            {
+                "name": name,
+                "model": str(model),
+                "engine_args": engine_args,
+                "parameters": params,
+                "version": version,
+                "tensor_parallel_size": int(tp),
+            }
+        )
+    return out
+
+
+def desired_files(repository, models):
+    """Return [(path, content)] for every file the repository must hold."""
+    files = []
+    for spec in models:
+        base = os.path.join(repository, spec["name"])
+        config = render_config_pbtxt(spec["name"], spec["tensor_parallel_size"], spec["parameters"])
+        files.append((os.path.join(base, "config.pbtxt"), config))
+        files.append(
+            (
+                os.path.join(base, str(spec["version"]), "model.json"),
+                render_model_json(spec["model"], spec["engine_args"]),
+            )
+        )
+    return files
+
+
+def read_text(path):
+    """Current content of a file, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return "<binary content>"
+
+
+def plan(repository, models, exclusive=False, reader=read_text, lister=None):
+    """Compare the desired repository with the current one.
+
+    Return {"writes": [(path, before, after)], "removals": [dir], "keep": [path]}; a file
+    whose content is already right goes to "keep". With exclusive, every directory in the
+    repository that is not a listed model is planned for removal (plain files stay).
+    """
+    lister = lister or _list_dirs
+    result = {"writes": [], "removals": [], "keep": []}
+    for path, content in desired_files(repository, models):
+        before = reader(path)
+        if before == content:
+            result["keep"].append(path)
+        else:
+            result["writes"].append((path, before, content))
+    if exclusive:
+        names = {m["name"] for m in models}
+        result["removals"] = [
+            os.path.join(repository, d) for d in sorted(lister(repository)) if d not in names
+        ]
+    return result
+
+
+def _list_dirs(repository):
+    try:
+        return [d for d in os.listdir(repository) if os.path.isdir(os.path.join(repository, d))]
+    except FileNotFoundError:
+        return []
+
+
+def diffs(planned):
+    """Ansible diff entries (before/after with headers) for a plan."""
+    out = []
+    for path, before, after in planned["writes"]:
+        out.append(
+            {
+                "before_header": path if before is not None else "%s (absent)" % path,
+                "after_header": path,
+                "before": before or "",
+                "after": after,
+            }
+        )
+    for path in planned["removals"]:
+        out.append(
+            {
+                "before_header": path,
+                "after_header": "%s (removed: not in models, exclusive)" % path,
+                "before": "model directory %s\n" % os.path.basename(path),
+                "after": "",
+            }
+        )
+    return out

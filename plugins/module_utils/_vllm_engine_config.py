@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the vllm_engine_config module: model -> facts -> merged, validated engine args.
+
+Pure functions: the module reads files (config.json, /proc/meminfo) and passes their content.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+import re
+
+from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import (
+    EngineArgsError,
+    check_names,
+    check_values,
+    merge,
+    resolve_version,
+    to_cli_args,
+    to_model_json,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import (
+    GIB,
+    FitError,
+    choose_tensor_parallel,
+    cpu_fit,
+    facts_from_hf_config,
+    gpu_fit,
+    kv_dtype_bytes,
+    normalize_facts,
+    valid_tp_sizes,
+)
+
+TP_POLICIES = ("all_gpus", "smallest_fit")
+_HF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class ConfigError(ValueError):
+    """Validation failed; .errors holds one clear message per bad input."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+def resolve_model(model, presets):
+    """Return the model entry for a preset name, an HF id or an absolute local path."""
+    model = str(model or "").strip()
+    presets = presets or {}
+    if model in presets:
+        entry = dict(presets[model])
+        entry["preset"] = model
+        entry.setdefault("served_name", model)
+        return entry
+    if _HF_ID_RE.match(model) or model.startswith("/"):
+        base = model.rstrip("/").rsplit("/", 1)[-1]
+        name = re.sub(r"[^A-Za-z0-9_.-]", "-", base).strip(".-") or "model"
+        return {"preset": None, "hf_id": model, "served_name": name, "demo": False}
+    raise ConfigError(
+        [
+            "unknown model preset %r (set model / model_repo_model): known presets are %s; "
+            "or give a Hugging Face id like org/name or an absolute local path"
+            % (model, ", ".join(sorted(presets)))
+        ]
+    )
+
+
+def model_facts(entry, user_facts=None, hf_config=None):
+    """Preset facts <- config.json facts <- user facts; validated. Raises ConfigError."""
+    facts = dict(entry.get("facts") or {})
+    try:
+        if hf_config:
+            facts.update(facts_from_hf_config(hf_config))
+        if user_facts:
+            if not isinstance(user_facts, dict):
+                raise ConfigError(["model_repo_model_facts must be a mapping"])
+            facts.update({k: v for k, v in user_facts.items() if v is not None})
+        label = "model facts for %s" % entry["hf_id"]
+        if not facts:
+            raise ConfigError(
+                [
+                    "model %r is not a preset and has no readable config.json: give "
+                    "model_repo_model_facts (params, bytes_per_weight, num_layers, "
+                    "num_attention_heads, num_kv_heads, head_dim, max_context) or a local path "
+                    "with config.json" % entry["hf_id"]
+                ]
+            )
+        return normalize_facts(facts, label)
+    except FitError as exc:
+        raise ConfigError([str(exc)]) from None
+
+
+def build(
+    model,
+    presets=None,
+    runtime="triton",
+    container_tag=None,
+    vllm_version=None,
+    engine_args=None,
+    user_facts=None,
+    hf_config=None,
+    served_name=None,
+    gpu_count=None,
+    gpu_memory_bytes=None,
+    concurrency=1,
+    tp_policy="all_gpus",
+    gpu_overhead_bytes=GIB,
+    host_memory_bytes=None,
+    cpu_kv_cache_bytes=GIB,
+    check_fit=True,
+):
+    """Resolve, merge, validate and fit. Return the result dict; raise ConfigError."""
+    try:
+        version, label = resolve_version(runtime, container_tag, vllm_version)
+    except EngineArgsError as exc:
+        raise ConfigError([str(exc)]) from None
+    entry = resolve_model(model, presets)
+    name = served_name or entry.get("served_name")
+    if not _NAME_RE.match(str(name)):
+        raise ConfigError(
+            ["model name %r is not a valid Triton model name (letters, digits, _ . -)" % name]
+        )
+    facts = model_facts(entry, user_facts, hf_config)
+    if tp_policy not in TP_POLICIES:
+        raise ConfigError(["tensor-parallel policy %r is not one of %s" % (tp_policy, TP_POLICIES)])
+    try:
+        merged, origin = merge(entry.get("engine_args"), {}, engine_args, "model_repo_engine_args")
+    except EngineArgsError as exc:
+        raise ConfigError([str(exc)]) from None
+    if "model" in merged and origin.get("model") == "override":
+        raise ConfigError(["do not set 'model' in the engine args: set model / model_repo_model"])
+    merged.pop("model", None)
+
+    errors = check_names(merged, version, label, origin)
+    gpus = int(gpu_count) if gpu_count not in (None, "") else None
+    merged, value_errors = check_values(merged, version, facts, gpus, runtime)
+    errors += value_errors
+    if errors:
+        raise ConfigError(errors)
+
+    max_len = int(merged.get("max_model_len") or facts["max_context"])
+    dtype_bytes = kv_dtype_bytes(merged, facts)
+    tp = merged.get("tensor_parallel_size")
+    fit = {"checked": False}
+    try:
+        if runtime == "vllm_cpu":
+            if check_fit and host_memory_bytes:
+                fit = cpu_fit(
+                    facts,
+                    host_memory_bytes,
+                    cpu_kv_cache_bytes,
+                    max_len,
+                    dtype_bytes,
+                    concurrency,
+                    model=entry["hf_id"],
+                )
+                fit["checked"] = True
+            tp = 1
+        else:
+            if not tp:
+                if not gpus:
+                    raise ConfigError(
+                        [
+                            "GPU facts are missing, so tensor_parallel_size cannot be inferred "
+                            "for %s: run on a host where nvidia-smi works (gpu_facts), or set "
+                            "model_repo_machine_type, or model_repo_gpu_count and "
+                            "model_repo_gpu_memory_gib, or set tensor_parallel_size in "
+                            "model_repo_engine_args" % entry["hf_id"]
+                        ]
+                    )
+                if tp_policy == "all_gpus":
+                    tp = max(valid_tp_sizes(facts, gpus))
+            if check_fit and gpus and gpu_memory_bytes:
+                fit = choose_tensor_parallel(
+                    facts,
+                    gpus,
+                    gpu_memory_bytes,
+                    float(merged.get("gpu_memory_utilization") or 0.9),
+                    max_len,
+                    dtype_bytes,
+                    concurrency,
+                    tp,
+                    gpu_overhead_bytes,
+                    model=entry["hf_id"],
+                )
+                fit["checked"] = True
+                tp = fit["tensor_parallel_size"]
+            elif check_fit and gpu_memory_bytes and tp:
+                fit = gpu_fit(
+                    facts,
+                    tp,
+                    gpu_memory_bytes,
+                    float(merged.get("gpu_memory_utilization") or 0.9),
+                    max_len,
+                    dtype_bytes,
+                    concurrency,
+                    gpu_overhead_bytes,
+                )
+                fit["checked"] = True
+                if not fit["fits"]:
+                    raise FitError("%s does not fit: %s" % (entry["hf_id"], fit["summary"]))
+            if "tensor_parallel_size" not in merged:
+                merged["tensor_parallel_size"] = tp
+                origin["tensor_parallel_size"] = "hardware"
+    except FitError as exc:
+        raise ConfigError([str(exc)]) from None
+    fit.setdefault("weights_bytes", int(round(facts["params"] * facts["bytes_per_weight"])))
+    return {
+        "name": name,
+        "preset": entry.get("preset"),
+        "hf_id": entry["hf_id"],
+        "demo": bool(entry.get("demo")),
+        "architecture": entry.get("architecture") or {},
+        "runtime": runtime,
+        "vllm_version": version,
+        "container_label": label,
+        "engine_args": merged,
+        "engine_args_origin": origin,
+        "tensor_parallel_size": int(tp),
+        "max_model_len": max_len,
+        "facts": facts,
+        "fit": fit,
+        "model_json": to_model_json(merged, entry["hf_id"]),
+        "vllm_cli_args": to_cli_args(merged, version, served_name=name),
+    }

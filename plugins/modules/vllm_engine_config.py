@@ -1,0 +1,332 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+DOCUMENTATION = r"""
+---
+module: vllm_engine_config
+short_description: Merge, validate and memory-fit vLLM engine args for a model and container
+version_added: 1.0.0
+description:
+  - Resolves O(model) (a preset name, a Hugging Face id or a local path) to its facts and
+    default engine args, merges them in the order preset, hardware
+    (C(tensor_parallel_size) from the GPUs unless set), user overrides (O(engine_args)).
+  - Validates every name against the engine args of the vLLM version inside the chosen
+    container (Triton C(<tag>-vllm-python-py3), C(vllm/vllm-openai:<tag>) or the vLLM CPU
+    build); an unknown name is an error naming the key, the tag, the vLLM version and close
+    matches. Values are checked too (types, 0 < C(gpu_memory_utilization) <= 1,
+    C(tensor_parallel_size) within the GPUs and dividing the attention heads, C(dtype) valid
+    for the quantization, C(max_model_len) within the model's context).
+  - Checks that weights plus the KV cache for C(max_model_len) x O(concurrency) fit in
+    C(GPUs x memory x gpu_memory_utilization) (or, for the vllm_cpu runtime, in the host RAM)
+    and fails early with the numbers.
+  - Renders the result both as Triton C(model.json) content and as C(vllm serve) flags.
+  - Read-only; changes nothing on the host.
+author:
+  - llmserve.triton contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+options:
+  model:
+    description: Preset name (a key of O(presets)), Hugging Face id (C(org/name)) or absolute path.
+    type: str
+    required: true
+  presets:
+    description: Preset data (the role passes C(__model_repo_presets) from vars/presets.yml).
+    type: dict
+    default: {}
+  runtime:
+    description: Serving runtime; picks how O(container_tag) is read.
+    type: str
+    choices: [triton, vllm, vllm_cpu]
+    default: triton
+  container_tag:
+    description:
+      - For C(triton) the Triton release tag (C(24.05), C(24.05-vllm-python-py3) or a full
+        image name); for C(vllm) the vllm/vllm-openai tag (C(v0.32.0)).
+    type: str
+  vllm_version:
+    description: vLLM version of the C(vllm_cpu) runtime (default the supported CPU version).
+    type: str
+  engine_args:
+    description:
+      - "User overrides, merged last (for example C({max_num_seqs: 900})). Dashes in names are
+        read as underscores. Anything but a mapping is an error."
+    type: raw
+  model_facts:
+    description:
+      - Facts for a model that is not a preset (or to correct a preset) - C(params),
+        C(bytes_per_weight), C(num_layers), C(num_attention_heads), C(num_kv_heads),
+        C(head_dim), C(max_context), optional C(torch_dtype).
+    type: dict
+  config_json:
+    description:
+      - Path of a Hugging Face C(config.json) on the target to derive the facts from. For a
+        local-path model, C(<path>/config.json) is read when it exists.
+    type: path
+  served_name:
+    description: Model name clients use (defaults to the preset name or the id's last part).
+    type: str
+  gpu_count:
+    description: Number of GPUs (overrides O(gpu_facts)).
+    type: int
+  gpu_memory_gib:
+    description: Memory per GPU in GiB (overrides O(gpu_facts)).
+    type: float
+  gpu_facts:
+    description: The C(llmserve_gpu) fact from M(llmserve.triton.gpu_facts).
+    type: dict
+  concurrency:
+    description: Sequences of C(max_model_len) tokens that the KV cache must hold at once.
+    type: int
+    default: 1
+  tensor_parallel_policy:
+    description:
+      - When C(tensor_parallel_size) is not set - C(all_gpus) uses the largest valid size up to
+        the GPU count, C(smallest_fit) the smallest valid size that fits.
+    type: str
+    choices: [all_gpus, smallest_fit]
+    default: all_gpus
+  gpu_overhead_gib:
+    description: Per-GPU reserve inside the budget for activations, CUDA graphs and NCCL.
+    type: float
+    default: 1.0
+  host_memory_mib:
+    description: Host RAM for the C(vllm_cpu) fit (default read from /proc/meminfo).
+    type: int
+  cpu_kv_cache_space_gib:
+    description: KV cache space of the vLLM CPU runtime (C(VLLM_CPU_KVCACHE_SPACE)).
+    type: float
+    default: 1.0
+  check_fit:
+    description: Run the memory-fit check.
+    type: bool
+    default: true
+seealso:
+  - module: llmserve.triton.triton_model_repo
+"""
+
+EXAMPLES = r"""
+- name: Validate Mixtral for the Triton 24.05 container on 4 x A6000
+  llmserve.triton.vllm_engine_config:
+    model: mixtral
+    presets: "{{ __model_repo_presets }}"
+    runtime: triton
+    container_tag: "24.05"
+    gpu_count: 4
+    gpu_memory_gib: 47.99
+    engine_args:
+      max_num_seqs: 900
+  register: cfg
+
+- name: Any Hugging Face id, with its facts given
+  llmserve.triton.vllm_engine_config:
+    model: mistralai/Mistral-7B-Instruct-v0.3
+    runtime: vllm
+    container_tag: v0.32.0
+    gpu_facts: "{{ llmserve_gpu }}"
+    model_facts:
+      params: 7248023552
+      bytes_per_weight: 2
+      num_layers: 32
+      num_attention_heads: 32
+      num_kv_heads: 8
+      head_dim: 128
+      max_context: 32768
+"""
+
+RETURN = r"""
+name:
+  description: Served model name (Triton model directory / OpenAI model name).
+  returned: success
+  type: str
+  sample: llama3-70b
+preset:
+  description: Preset name, or null for a plain Hugging Face id or path.
+  returned: success
+  type: str
+  sample: llama3-70b
+hf_id:
+  description: Hugging Face id or local path given to vLLM as C(model).
+  returned: success
+  type: str
+  sample: meta-llama/Meta-Llama-3-70B-Instruct
+demo:
+  description: Whether the model is the tiny demo model the serving role generates.
+  returned: success
+  type: bool
+architecture:
+  description: For the demo model, the architecture the serving role must build.
+  returned: success
+  type: dict
+vllm_version:
+  description: vLLM version inside the chosen container.
+  returned: success
+  type: str
+  sample: 0.4.0.post1
+container_label:
+  description: Human-readable container and vLLM version.
+  returned: success
+  type: str
+  sample: Triton container 24.05-vllm-python-py3 (vLLM 0.4.0.post1)
+engine_args:
+  description: Merged and validated engine args (without C(model)).
+  returned: success
+  type: dict
+  sample: {gpu_memory_utilization: 0.85, max_model_len: 8192, tensor_parallel_size: 4}
+engine_args_origin:
+  description: For each engine arg, the layer it came from (preset, hardware, override).
+  returned: success
+  type: dict
+tensor_parallel_size:
+  description: Tensor-parallel size used.
+  returned: success
+  type: int
+  sample: 4
+max_model_len:
+  description: Context length served (the engine arg, else the model's context).
+  returned: success
+  type: int
+  sample: 8192
+facts:
+  description: Model facts used by the memory-fit check.
+  returned: success
+  type: dict
+fit:
+  description:
+    - Memory-fit report - C(checked), C(fits), C(weights_bytes), C(budget_bytes),
+      C(kv_cache_bytes), C(kv_bytes_per_token), C(kv_cache_tokens), C(needed_tokens),
+      C(max_concurrent_sequences), C(summary).
+  returned: success
+  type: dict
+model_json:
+  description: Content of Triton's model.json for these engine args.
+  returned: success
+  type: str
+vllm_cli_args:
+  description: The same engine args as C(vllm serve) flags, without the model positional.
+  returned: success
+  type: list
+  elements: str
+  sample: [--served-model-name, llama3-70b, --max-model-len, "8192"]
+errors:
+  description: One message per bad input.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
+from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
+    ConfigError,
+    build,
+)
+
+
+def _meminfo_bytes(path="/proc/meminfo"):
+    try:
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _read_config_json(module, path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="cannot read the model's config.json %s: %s" % (path, exc))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            model=dict(type="str", required=True),
+            presets=dict(type="dict", default={}),
+            runtime=dict(type="str", choices=["triton", "vllm", "vllm_cpu"], default="triton"),
+            container_tag=dict(type="str"),
+            vllm_version=dict(type="str"),
+            engine_args=dict(type="raw"),
+            model_facts=dict(type="dict"),
+            config_json=dict(type="path"),
+            served_name=dict(type="str"),
+            gpu_count=dict(type="int"),
+            gpu_memory_gib=dict(type="float"),
+            gpu_facts=dict(type="dict"),
+            concurrency=dict(type="int", default=1),
+            tensor_parallel_policy=dict(
+                type="str", choices=["all_gpus", "smallest_fit"], default="all_gpus"
+            ),
+            gpu_overhead_gib=dict(type="float", default=1.0),
+            host_memory_mib=dict(type="int"),
+            cpu_kv_cache_space_gib=dict(type="float", default=1.0),
+            check_fit=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    gpu_facts = p["gpu_facts"] or {}
+    gpu_count, gpu_mem = p["gpu_count"], p["gpu_memory_gib"]
+    if gpu_count is None and gpu_facts.get("present"):
+        gpu_count = gpu_facts.get("count")
+    if gpu_mem is None and gpu_facts.get("present") and gpu_facts.get("memory_per_gpu_mib"):
+        gpu_mem = float(gpu_facts["memory_per_gpu_mib"]) / 1024.0
+    config_path = p["config_json"]
+    if not config_path and p["model"].startswith("/"):
+        candidate = os.path.join(p["model"], "config.json")
+        config_path = candidate if os.path.isfile(candidate) else None
+    hf_config = _read_config_json(module, config_path) if config_path else None
+    host_mem = p["host_memory_mib"] * 1024 * 1024 if p["host_memory_mib"] else _meminfo_bytes()
+    if p["concurrency"] < 1:
+        module.fail_json(msg="concurrency must be at least 1, got %d" % p["concurrency"])
+    try:
+        result = build(
+            p["model"],
+            presets=p["presets"],
+            runtime=p["runtime"],
+            container_tag=p["container_tag"],
+            vllm_version=p["vllm_version"],
+            engine_args=p["engine_args"],
+            user_facts=p["model_facts"],
+            hf_config=hf_config,
+            served_name=p["served_name"],
+            gpu_count=gpu_count,
+            gpu_memory_bytes=gpu_mem * GIB if gpu_mem else None,
+            concurrency=p["concurrency"],
+            tp_policy=p["tensor_parallel_policy"],
+            gpu_overhead_bytes=p["gpu_overhead_gib"] * GIB,
+            host_memory_bytes=host_mem,
+            cpu_kv_cache_bytes=p["cpu_kv_cache_space_gib"] * GIB,
+            check_fit=p["check_fit"],
+        )
+    except ConfigError as exc:
+        errors = exc.errors
+        reason = gpu_facts.get("reason")
+        if reason:
+            errors = [
+                e + " (gpu_facts: %s)" % reason if e.startswith("GPU facts are missing") else e
+                for e in errors
+            ]
+        module.fail_json(msg="; ".join(errors), errors=errors)
+    result.pop("runtime", None)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
