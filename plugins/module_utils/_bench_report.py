@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""results.csv / report.md rendering, decode roofline and baseline comparison (pure)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
+
+import csv
+import io
+
+CSV_METRICS = (
+    "output_token_throughput",
+    "request_throughput",
+    "goodput",
+    "ttft_ms_p50",
+    "ttft_ms_p90",
+    "ttft_ms_p99",
+    "itl_ms_p50",
+    "itl_ms_p90",
+    "itl_ms_p99",
+    "request_latency_ms_p50",
+    "request_latency_ms_p90",
+    "request_latency_ms_p99",
+    "request_count",
+    "error_count",
+)
+SERVER_METRICS = (
+    "output_token_throughput",
+    "generation_tokens",
+    "ttft_ms_p50",
+    "itl_ms_p50",
+    "gpu_utilization",
+    "gpu_memory_used_bytes",
+)
+# metric -> True when higher is better (used by the baseline comparison)
+HIGHER_IS_BETTER = {
+    "output_token_throughput": True,
+    "request_throughput": True,
+    "goodput": True,
+    "ttft_ms_p50": False,
+    "ttft_ms_p99": False,
+    "itl_ms_p50": False,
+    "itl_ms_p99": False,
+    "request_latency_ms_p50": False,
+    "request_latency_ms_p99": False,
+}
+BATCH_NOTE = (
+    'For an LLM server "batch size" is not one number: the client decides how many requests '
+    "are in flight (concurrency, or the request rate), and the server decides how many of "
+    "them it schedules together (vLLM `max_num_seqs`, bounded by the KV cache). The effective "
+    "batch is min(concurrency, max_num_seqs); requests beyond it queue and show up as TTFT."
+)
+
+
+def _mean(row, key, section="metrics"):
+    val = (row.get(section) or {}).get(key)
+    return val.get("mean") if isinstance(val, dict) else val
+
+
+def _fmt(val, digits=2):
+    if val is None:
+        return ""
+    if isinstance(val, float):
+        return "%.*f" % (digits, val)
+    return str(val)
+
+
+def _load(row):
+    if row.get("request_rate"):
+        return "rate %g/s" % row["request_rate"]
+    return "c=%s" % row.get("concurrency")
+
+
+def csv_text(rows):
+    """One line per point: mean of every metric over the repeats, spread and server figures."""
+    buf = io.StringIO()
+    header = (
+        ["id", "server_args", "concurrency", "request_rate", "input_tokens", "output_tokens"]
+        + ["repeats"]
+        + list(CSV_METRICS)
+        + ["%s_spread" % m for m in ("output_token_throughput", "ttft_ms_p50", "itl_ms_p50")]
+        + ["server_%s" % m for m in SERVER_METRICS]
+        + ["fidelity", "unstable"]
+    )
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        server = " ".join("%s=%s" % kv for kv in sorted((r.get("server") or {}).items()))
+        line = [r["id"], server, r.get("concurrency"), r.get("request_rate")]
+        line += [r["input_tokens"], r["output_tokens"], r.get("repeats")]
+        line += [_fmt(_mean(r, m), 4) for m in CSV_METRICS]
+        line += [
+            _fmt((r["metrics"].get(m) or {}).get("spread"), 4)
+            for m in ("output_token_throughput", "ttft_ms_p50", "itl_ms_p50")
+        ]
+        line += [_fmt(_mean(r, m, "server_metrics"), 4) for m in SERVER_METRICS]
+        line += [_fmt(r.get("fidelity"), 4), " ".join(r.get("unstable") or [])]
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def roofline(gpu, weights_bytes, rows):
+    """Single-stream decode roofline: every token reads all weights once, so tokens/s can
+    not exceed aggregate memory bandwidth / weight bytes. Measured = 1000 / ITL p50 of the
+    concurrency-1 point(s)."""
+    if not gpu or not gpu.get("bandwidth_gbps") or not weights_bytes:
+        return None
+    count = int(gpu.get("count") or 1)
+    agg = float(gpu["bandwidth_gbps"]) * 1e9 * count
+    bound = agg / float(weights_bytes)
+    single = [r for r in rows if r.get("concurrency") == 1 and _mean(r, "itl_ms_p50")]
+    measured = 1000.0 / _mean(single[0], "itl_ms_p50") if single else None
+    return {
+        "gpu_name": gpu.get("name"),
+        "gpu_count": count,
+        "aggregate_bandwidth_gbps": agg / 1e9,
+        "weights_bytes": int(weights_bytes),
+        "roofline_tokens_per_s": bound,
+        "measured_tokens_per_s": measured,
+        "efficiency": measured / bound if measured else None,
+    }
+
+
+def compare(rows, baseline_rows, metrics, threshold):
+    """Per matching point id and metric: relative change and whether it regressed."""
+    base = {r["id"]: r for r in baseline_rows}
+    out = []
+    for r in rows:
+        b = base.get(r["id"])
+        if not b:
+            continue
+        for m in metrics:
+            now, then = _mean(r, m), _mean(b, m)
+            if now is None or not then:
+                continue
+            change = (now - then) / abs(then)
+            worse = -change if HIGHER_IS_BETTER.get(m, True) else change
+            out.append(
+                {
+                    "id": r["id"],
+                    "metric": m,
+                    "baseline": then,
+                    "current": now,
+                    "change": change,
+                    "regressed": worse > threshold,
+                }
+            )
+    return out
+
+
+def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, plots=()):
+    """The human report."""
+    md = ["# Benchmark %s" % meta.get("run_id", ""), ""]
+    md.append(
+        "Model `%s` on `%s` (runtime %s), %s %s, profile `%s`, %s repeat(s) per point after a "
+        "discarded warm-up."
+        % (
+            meta.get("model"),
+            meta.get("host"),
+            meta.get("runtime"),
+            meta.get("engine"),
+            meta.get("engine_version"),
+            meta.get("profile"),
+            meta.get("repeats"),
+        )
+    )
+    md += ["", "## Batch size", "", BATCH_NOTE]
+    if meta.get("max_num_seqs"):
+        md.append("Server `max_num_seqs` for this run: %s." % meta["max_num_seqs"])
+    md += ["", "## Results (mean over repeats)", ""]
+    md.append(
+        "| point | load | in/out | out tok/s | req/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 "
+        "| latency p50 | latency p99 | errors | server tok/s | client/server | spread tok/s |"
+    )
+    md.append("|" + "---|" * 15)
+    for r in rows:
+        flag = " ⚠" if r.get("unstable") else ""
+        md.append(
+            "| %s%s | %s | %d/%d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+            % (
+                r["id"],
+                flag,
+                _load(r),
+                r["input_tokens"],
+                r["output_tokens"],
+                _fmt(_mean(r, "output_token_throughput"), 1),
+                _fmt(_mean(r, "request_throughput")),
+                _fmt(_mean(r, "ttft_ms_p50")),
+                _fmt(_mean(r, "ttft_ms_p99")),
+                _fmt(_mean(r, "itl_ms_p50")),
+                _fmt(_mean(r, "itl_ms_p99")),
+                _fmt(_mean(r, "request_latency_ms_p50")),
+                _fmt(_mean(r, "request_latency_ms_p99")),
+                _fmt(_mean(r, "error_count"), 0),
+                _fmt(_mean(r, "output_token_throughput", "server_metrics"), 1),
+                _fmt(r.get("fidelity"), 3),
+                "%.1f%%" % (100 * r["metrics"]["output_token_throughput"]["spread"])
+                if "output_token_throughput" in r["metrics"]
+                else "",
+            )
+        )
+    if any(_mean(r, "goodput") is not None for r in rows):
+        md += ["", "Goodput (requests/s meeting %s):" % meta.get("slo"), ""]
+        md += ["- %s: %s" % (r["id"], _fmt(_mean(r, "goodput"))) for r in rows]
+    unstable = [r for r in rows if r.get("unstable")]
+    if unstable:
+        md += ["", "## Unstable points", ""]
+        md += [
+            "- ⚠ %s: repeats differ by more than %.0f%% in %s"
+            % (r["id"], 100 * float(meta.get("threshold", 0.1)), ", ".join(r["unstable"]))
+            for r in unstable
+        ]
+    md += [
+        "",
+        "Times in ms. `server tok/s` is vLLM's own `generation_tokens_total` increase over the "
+        "client's measured window; `client/server` is their ratio (1.0 = the client counted "
+        "exactly the tokens the server generated; genai-perf re-tokenizes the text, AIPerf "
+        "with --use-server-token-count uses the server's usage figures).",
+    ]
+    if failures:
+        md += ["", "## Failed points", ""]
+        md += ["- %s: %s" % (f["id"], f.get("error")) for f in failures]
+    md += ["", "## Decode roofline", ""]
+    if roof:
+        md.append(
+            "%d x %s: %.0f GB/s aggregate / %.2f GB of weights = %.1f tokens/s upper bound for "
+            "one stream; measured %s tokens/s (efficiency %s)."
+            % (
+                roof["gpu_count"],
+                roof["gpu_name"],
+                roof["aggregate_bandwidth_gbps"],
+                roof["weights_bytes"] / 1e9,
+                roof["roofline_tokens_per_s"],
+                _fmt(roof["measured_tokens_per_s"], 1),
+                "%.0f%%" % (100 * roof["efficiency"]) if roof["efficiency"] else "n/a",
+            )
+        )
+    else:
+        md.append("Not computed: no GPU facts (CPU runtime) or no weight size for this model.")
+    if comparison is not None:
+        md += ["", "## Against baseline %s" % meta.get("baseline", ""), ""]
+        md.append("| point | metric | baseline | current | change | |")
+        md.append("|---|---|---|---|---|---|")
+        for c in comparison:
+            md.append(
+                "| %s | %s | %.3f | %.3f | %+.1f%% | %s |"
+                % (
+                    c["id"],
+                    c["metric"],
+                    c["baseline"],
+                    c["current"],
+                    100 * c["change"],
+                    "REGRESSION" if c["regressed"] else "ok",
+                )
+            )
+        if not comparison:
+            md.append("No point of this run matches a point of the baseline.")
+        md.append("")
+        md.append("Regression threshold: %.0f%%." % (100 * float(threshold or 0)))
+    if plots:
+        md += ["", "## Plots", ""]
+        md += ["![%s](%s)" % (p, p) for p in plots]
+    return "\n".join(md) + "\n"
