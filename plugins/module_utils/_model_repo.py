@@ -29,7 +29,14 @@ SECRET_KEYS = ("hf_token", "token", "use_auth_token", "api_key")
 
 
 class ModelRepoError(ValueError):
-    """Bad model specification; the message names the model and the field."""
+    """Bad model specification; the message names the model and the field.
+
+    ``secret`` holds a secret value found in the input so the caller can mask it everywhere.
+    """
+
+    def __init__(self, msg, secret=None):
+        super().__init__(msg)
+        self.secret = secret
 
 
 def _pbtxt_string(value):
@@ -82,10 +89,11 @@ def render_model_json(model, engine_args):
 
 
 def _find_secret(value, path=""):
+    """Return (path, secret value) of the first secret in a nested value, or None."""
     if isinstance(value, dict):
         for key, val in value.items():
             if str(key).lower() in SECRET_KEYS:
-                return "%s%s" % (path, key)
+                return "%s%s" % (path, key), val
             found = _find_secret(val, "%s%s." % (path, key))
             if found:
                 return found
@@ -95,7 +103,7 @@ def _find_secret(value, path=""):
             if found:
                 return found
     elif isinstance(value, str) and _HF_TOKEN_RE.search(value):
-        return path.rstrip(".") or "value"
+        return path.rstrip(".") or "value", _HF_TOKEN_RE.search(value).group(0)
     return None
 
 
@@ -135,7 +143,8 @@ def normalize_models(models):
             raise ModelRepoError(
                 "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
                 "into the model repository: pass HF_TOKEN to the server's environment"
-                % (i, name, secret)
+                % (i, name, secret[0]),
+                secret=secret[1],
             )
         version = spec.get("version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:

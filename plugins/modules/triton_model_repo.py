@@ -208,6 +208,8 @@ def main():
     try:
         models = normalize_models(module.params["models"])
     except ModelRepoError as exc:
+        if exc.secret:
+            module.no_log_values.add(str(exc.secret))
         module.fail_json(msg=str(exc))
     if os.path.exists(repo) and not os.path.isdir(repo):
         module.fail_json(msg="repository %s exists and is not a directory" % repo)

@@ -228,6 +228,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import SECRET_ARGS
 from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
@@ -281,6 +282,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    if isinstance(p["engine_args"], dict):
+        for key in SECRET_ARGS:
+            if p["engine_args"].get(key):
+                module.no_log_values.add(str(p["engine_args"][key]))
     gpu_facts = p["gpu_facts"] or {}
     gpu_count, gpu_mem = p["gpu_count"], p["gpu_memory_gib"]
     if gpu_count is None and gpu_facts.get("present"):
