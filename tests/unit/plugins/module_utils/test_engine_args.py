@@ -19,9 +19,8 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_n
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 TSV = "/work/shared/samples/vllm-0.32.0-engine_args_fields.tsv"
-PRESETS = yaml.safe_load(open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")))[
-    "__model_repo_presets"
-]
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
 
 
 def _load_generator():

@@ -10,9 +10,8 @@ from ansible_collections.llmserve.triton.plugins.module_utils import _memory_fit
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 FIX = os.path.join(ROOT, "tests", "unit", "fixtures", "model_repo")
-PRESETS = yaml.safe_load(open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")))[
-    "__model_repo_presets"
-]
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
 
 
 def _config(name):

@@ -17,9 +17,8 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-PRESETS = yaml.safe_load(open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")))[
-    "__model_repo_presets"
-]
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
 GIB = 1024**3
 
 

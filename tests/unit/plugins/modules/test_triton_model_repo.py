@@ -14,6 +14,11 @@ from tritonclient.grpc import model_config_pb2
 KIND_MODEL = model_config_pb2.ModelInstanceGroup.KIND_MODEL
 
 
+def read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
 def run(capsys, check=False, diff=True, **args):
     args.update(_ansible_check_mode=check, _ansible_diff=diff)
     with patch_module_args(args), pytest.raises(SystemExit):
@@ -57,11 +62,9 @@ def test_check_apply_idempotent(tmp_path, capsys):
         "llama3-70b/config.pbtxt": 0o644,
         "llama3-70b/1/model.json": 0o644,
     }
-    cfg = text_format.Parse(
-        open(repo + "/llama3-70b/config.pbtxt").read(), model_config_pb2.ModelConfig()
-    )
+    cfg = text_format.Parse(read(repo + "/llama3-70b/config.pbtxt"), model_config_pb2.ModelConfig())
     assert cfg.backend == "vllm" and cfg.instance_group[0].kind == KIND_MODEL
-    assert json.load(open(repo + "/llama3-70b/1/model.json"))["tensor_parallel_size"] == 4
+    assert json.loads(read(repo + "/llama3-70b/1/model.json"))["tensor_parallel_size"] == 4
     for check in (True, False):
         res = run(capsys, check=check, repository=repo, models=models())
         assert res["changed"] is False and res["written"] == [] and res["diff"] == []
@@ -80,7 +83,7 @@ def test_change_shows_diff_and_rewrites_only_that_file(tmp_path, capsys):
 
 def test_tp1_has_no_instance_group(tmp_path, capsys):
     run(capsys, repository=str(tmp_path), models=models(tp=1))
-    text = open(str(tmp_path / "llama3-70b" / "config.pbtxt")).read()
+    text = read(str(tmp_path / "llama3-70b" / "config.pbtxt"))
     assert not text_format.Parse(text, model_config_pb2.ModelConfig()).instance_group
 
 

@@ -10,9 +10,8 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.llmserve.triton.plugins.modules import vllm_engine_config
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-PRESETS = yaml.safe_load(open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")))[
-    "__model_repo_presets"
-]
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
 FIX = os.path.join(ROOT, "tests", "unit", "fixtures", "model_repo")
 A6000X4 = {"gpu_count": 4, "gpu_memory_gib": 47.99}
 
