@@ -224,5 +224,5 @@ def build(
         "facts": facts,
         "fit": fit,
         "model_json": to_model_json(merged, entry["hf_id"]),
-        "vllm_cli_args": to_cli_args(merged, version, served_name=name),
+        "vllm_cli_args": to_cli_args(merged, version),
     }

@@ -216,7 +216,7 @@ vllm_cli_args:
   returned: success
   type: list
   elements: str
-  sample: [--served-model-name, llama3-70b, --max-model-len, "8192"]
+  sample: [--max-model-len, "8192", --tensor-parallel-size, "4"]
 errors:
   description: One message per bad input.
   returned: failure
