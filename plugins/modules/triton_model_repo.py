@@ -14,8 +14,8 @@ short_description: Write Triton Inference Server model repository entries for th
 version_added: 1.0.0
 description:
   - Writes C(<repository>/<name>/config.pbtxt) (C(backend "vllm"); an C(instance_group) of
-    kind C(KIND_MODEL) only when O(models[].engine_args.tensor_parallel_size) is greater than 1;
-    optional backend C(parameters) such as C(REPORT_CUSTOM_METRICS)) and
+    kind C(KIND_MODEL) only when C(tensor_parallel_size) in O(models[].engine_args) is greater
+    than 1; optional backend C(parameters) such as C(REPORT_CUSTOM_METRICS)) and
     C(<repository>/<name>/<version>/model.json) (the vLLM engine args) for each listed model.
   - Files are written through a temporary file and an atomic move, only when their content
     changes, so a second run reports no change.
@@ -23,11 +23,13 @@ description:
     removed (like C(triton remove -m all) followed by adding the listed models).
   - A Hugging Face token is never written; a model entry that holds one is rejected.
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
   diff_mode:
+    description: Shows each file's content before and after, and the directories removed.
     support: full
 options:
   repository:
@@ -216,7 +218,8 @@ def main():
 
     planned = plan(repo, models, module.params["exclusive"])
     changed = bool(planned["writes"] or planned["removals"])
-    dirs = sorted({os.path.dirname(p) for p, _ in desired_files(repo, models)} | {repo})
+    dirs = sorted({os.path.dirname(path) for path, _content in desired_files(repo, models)})
+    dirs = sorted(set(dirs) | {repo})
     for path in dirs:
         changed = _mkdirs(module, path, changed)
     if not module.check_mode:

@@ -28,11 +28,13 @@ description:
   - Renders the result both as Triton C(model.json) content and as C(vllm serve) flags.
   - Read-only; changes nothing on the host.
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
 attributes:
   check_mode:
+    description: Can run in check mode; the module never changes anything.
     support: full
   diff_mode:
+    description: The module changes nothing, so there is no diff.
     support: none
 options:
   model:
