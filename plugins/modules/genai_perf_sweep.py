@@ -369,7 +369,8 @@ def main():
     old = sweep.load_json(os.path.join(ws, "results.json")) or {}
     meta["sweep_wall_s"] = (old.get("meta") or {}).get("sweep_wall_s", 0.0) + summary["wall_s"]
     path = os.path.join(ws, "results.json")
-    runner.write_json(path, dict(meta=meta, rows=rows, failures=failures))
+    if summary["ran"] or summary["failed"] or not old or old.get("rows") != rows:
+        runner.write_json(path, dict(meta=meta, rows=rows, failures=failures))
     result.update(summary, results_path=path, rows=rows, changed=bool(summary["ran"]))
     if summary["failed"]:
         module.fail_json(
