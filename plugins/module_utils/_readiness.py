@@ -53,6 +53,18 @@ def tail(text, count=50):
     return lines[-count:] if count else []
 
 
+START_MARK = "[llmserve-supervisor "
+
+
+def current_run(lines):
+    """Lines of the latest start only: from the supervisor's last "started" line on, when the
+    log has one (the daemon's log file keeps earlier runs)."""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(START_MARK) and "] started " in lines[i]:
+            return lines[i:]
+    return lines
+
+
 def pid_alive_from_stat(stat_text):
     """Whether a /proc/<pid>/stat line describes a live (not zombie/dead) process."""
     if not stat_text or ")" not in stat_text:
@@ -148,7 +160,8 @@ CAUSES = [
         r"oom-kill|killed by SIGKILL|exited with code -9\b|exit code 137\b|"
         r"Not enough memory|insufficient memory|exceeds the available memory|"
         r"No available memory for the cache blocks|"
-        r"is larger than the available|available KV cache memory",
+        r"is larger than the available|available KV cache memory|"
+        r"less than requested memory for kv",
         "The server ran out of memory: use a smaller model or max_model_len, fewer sequences "
         "(max_num_seqs), a lower gpu_memory_utilization, or on the CPU a smaller "
         "VLLM_CPU_KVCACHE_SPACE (triton_vllm_cpu_kvcache_space_gib).",

@@ -155,6 +155,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.llmserve.triton.plugins.module_utils._readiness import (
     classify_failure,
+    current_run,
     docker_state,
     failure_message,
     listed_models,
@@ -274,8 +275,11 @@ def main():
             break
         time.sleep(min(p["interval"], max(0.0, step_end - now)))
     elapsed = now - started_at
-    lines = tail(log_text(module, p["log_lines"]), p["log_lines"])
-    last = lines[-1] if lines else ""
+    # The root cause often lies far above the last lines (tracebacks of the processes that
+    # died after it): classify on the whole current run, show the last log_lines.
+    run_lines = current_run(tail(log_text(module, max(p["log_lines"], 2000)), 2000))
+    lines = run_lines[-p["log_lines"] :] if p["log_lines"] > 0 else []
+    last = run_lines[-1] if run_lines else ""
     result = dict(
         changed=False,
         ready=ready,
@@ -297,7 +301,7 @@ def main():
             if not state["running"]
             else "The server was not ready within %ds" % p["timeout"]
         )
-        classified = classify_failure(lines, state.get("oom_killed"), state.get("exit_code"))
+        classified = classify_failure(run_lines, state.get("oom_killed"), state.get("exit_code"))
         result.update(cause=classified["cause"], log_tail=lines)
         module.fail_json(msg=failure_message(reason, state["detail"], lines, classified), **result)
     module.exit_json(**result)
