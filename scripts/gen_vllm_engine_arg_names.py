@@ -136,12 +136,12 @@ def read_arg_utils(index, version, cache):
         f = sdists[0]
         path = os.path.join(cache, f["filename"])
         if not os.path.exists(path):
-            data = _fetch(f["url"])
-            if hashlib.sha256(data).hexdigest() != f["digests"]["sha256"]:
-                raise SystemExit("sha256 mismatch for %s" % f["filename"])
             with open(path + ".part", "wb") as out:
-                out.write(data)
+                out.write(_fetch(f["url"]))
             os.replace(path + ".part", path)
+        with open(path, "rb") as fh:
+            if hashlib.sha256(fh.read()).hexdigest() != f["digests"]["sha256"]:
+                raise SystemExit("sha256 mismatch for %s (delete it from the cache)" % path)
         with tarfile.open(path, "r:gz") as tar:
             for member in tar.getmembers():
                 if member.name.endswith("/" + ARG_UTILS) and member.name.count("/") == 3:

