@@ -1,0 +1,132 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_vllm_engine_config.build: model resolution, layers, TP policy, fit, renderings."""
+
+import json
+import os
+
+import pytest
+import yaml
+from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
+    GIB,
+    ConfigError,
+    build,
+    resolve_model,
+)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
+with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
+    HARDWARE = yaml.safe_load(_fh)
+
+
+def machine(name):
+    m = HARDWARE["__model_repo_machine_types"][name]
+    return {"gpu_count": m["gpu_count"], "gpu_memory_bytes": m["gpu_memory_gib"] * GIB}
+
+
+def test_machine_types_and_gpu_specs_agree():
+    specs = HARDWARE["__model_repo_gpu_specs"]
+    for name, m in HARDWARE["__model_repo_machine_types"].items():
+        assert m["gpu_name"] in specs, name
+        assert specs[m["gpu_name"]]["memory_gib"] == m["gpu_memory_gib"], name
+    for required in ("A6000x4", "A100-80Gx8", "H100x8"):
+        assert required in HARDWARE["__model_repo_machine_types"]
+
+
+def test_resolve_model_kinds():
+    assert resolve_model("mixtral", PRESETS)["hf_id"] == PRESETS["mixtral"]["hf_id"]
+    entry = resolve_model("mistralai/Mistral-7B-Instruct-v0.3", PRESETS)
+    assert entry["preset"] is None and entry["served_name"] == "Mistral-7B-Instruct-v0.3"
+    assert resolve_model("/srv/models/my model/", PRESETS)["served_name"] == "my-model"
+    with pytest.raises(ConfigError, match="unknown model preset 'llama-3'"):
+        resolve_model("llama-3", PRESETS)
+
+
+def test_tp_policies_on_h100x8():
+    all_gpus = build("llama3-70b", PRESETS, "triton", "25.01", **machine("H100x8"))
+    smallest = build(
+        "llama3-70b", PRESETS, "triton", "25.01", tp_policy="smallest_fit", **machine("H100x8")
+    )
+    assert all_gpus["tensor_parallel_size"] == 8
+    # TP 2 on 79.65 GiB H100s leaves 2.1 GB = 6k tokens < max_model_len 8192: TP 4.
+    assert smallest["tensor_parallel_size"] == 4
+    a100 = build(
+        "llama3-70b", PRESETS, "triton", "25.01", tp_policy="smallest_fit", **machine("A100-80Gx8")
+    )
+    assert a100["tensor_parallel_size"] == 2
+    assert all_gpus["engine_args_origin"]["tensor_parallel_size"] == "hardware"
+    assert all_gpus["fit"]["max_concurrent_sequences"] > smallest["fit"]["max_concurrent_sequences"]
+
+
+def test_user_tp_wins_and_is_fit_checked():
+    res = build(
+        "mixtral",
+        PRESETS,
+        "triton",
+        "24.05",
+        engine_args={"tensor_parallel_size": 2, "max_num_seqs": 900},
+        **machine("A6000x4"),
+    )
+    assert res["tensor_parallel_size"] == 2
+    assert res["engine_args_origin"] == {
+        "gpu_memory_utilization": "preset",
+        "max_model_len": "preset",
+        "quantization": "preset",
+        "dtype": "preset",
+        "tensor_parallel_size": "override",
+        "max_num_seqs": "override",
+    }
+    assert json.loads(res["model_json"])["max_num_seqs"] == 900
+
+
+def test_user_facts_for_any_hf_id():
+    facts = {
+        "params": 7248023552,
+        "bytes_per_weight": 2,
+        "num_layers": 32,
+        "num_attention_heads": 32,
+        "num_kv_heads": 8,
+        "head_dim": 128,
+        "max_context": 32768,
+    }
+    res = build(
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        PRESETS,
+        "vllm",
+        "v0.32.0",
+        user_facts=facts,
+        engine_args={"max_model_len": 16384},
+        **machine("A6000"),
+    )
+    assert res["preset"] is None and res["tensor_parallel_size"] == 1
+    assert res["fit"]["needed_tokens"] == 16384 and res["fit"]["fits"]
+    assert res["vllm_cli_args"] == [
+        "--max-model-len",
+        "16384",
+        "--tensor-parallel-size",
+        "1",
+    ]
+
+
+def test_model_in_overrides_is_refused():
+    with pytest.raises(ConfigError, match="do not set 'model' in the engine args"):
+        build("demo", PRESETS, "vllm_cpu", engine_args={"model": "x"})
+
+
+def test_several_bad_overrides_give_one_error_each():
+    with pytest.raises(ConfigError) as err:
+        build(
+            "llama3-70b",
+            PRESETS,
+            "triton",
+            "24.05",
+            engine_args={"gpu_memory_utilization": 2, "max_num_seq": 1},
+            **machine("A6000x4"),
+        )
+    assert len(err.value.errors) == 2
+
+
+def test_concurrency_raises_the_kv_need():
+    with pytest.raises(ConfigError, match="concurrency 64 needs 524k tokens"):
+        build("llama3-70b", PRESETS, "triton", "24.05", concurrency=64, **machine("A6000x4"))
