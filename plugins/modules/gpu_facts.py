@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+DOCUMENTATION = r"""
+---
+module: gpu_facts
+short_description: Gather NVIDIA GPU facts through nvidia-smi
+version_added: 1.0.0
+description:
+  - Runs C(nvidia-smi --query-gpu=index,name,uuid,memory.total,driver_version,compute_cap,pci.bus_id
+    --format=csv,noheader,nounits) and plain C(nvidia-smi) (for the CUDA version the driver
+    supports) and returns the GPUs with their totals as the C(llmserve_gpu) fact.
+  - A host without a GPU, without C(nvidia-smi) or with a driver that is not loaded is not an
+    error - the fact then has C(present=false), an empty C(gpus) list and a C(reason).
+  - Also lists the NVIDIA display devices on the PCI bus (from sysfs), so a caller can tell
+    "no GPU" from "GPU present but no working driver".
+  - An old C(nvidia-smi) that does not know C(compute_cap) is queried again without it.
+  - Read-only; changes nothing on the host.
+author:
+  - llmserve.triton contributors (@llmserve)
+attributes:
+  check_mode:
+    description: Can run in check mode; the module never changes anything.
+    support: full
+  diff_mode:
+    description: The module changes nothing, so there is no diff.
+    support: none
+  facts:
+    description: Returns the C(llmserve_gpu) fact.
+    support: full
+options:
+  nvidia_smi_path:
+    description:
+      - Path of C(nvidia-smi). By default it is looked up in C(PATH) and the usual driver
+        directories.
+    type: path
+  sysfs_pci_path:
+    description: Directory of PCI devices in sysfs, scanned for NVIDIA display devices.
+    type: path
+    default: /sys/bus/pci/devices
+  timeout:
+    description: Seconds each C(nvidia-smi) call may take (a hung driver must not hang the play).
+    type: int
+    default: 60
+notes:
+  - Memory is reported in MiB as C(nvidia-smi) prints it (for example 81559 for an H100 80GB).
+seealso:
+  - module: llmserve.triton.vllm_engine_config
+"""
+
+EXAMPLES = r"""
+- name: Gather GPU facts
+  llmserve.triton.gpu_facts:
+
+- name: Show the GPUs
+  ansible.builtin.debug:
+    msg: >-
+      {{ llmserve_gpu.count }} x {{ llmserve_gpu.gpus[0].name | default('none') }},
+      driver {{ llmserve_gpu.driver_version }}, CUDA {{ llmserve_gpu.cuda_version }}
+      {{ llmserve_gpu.reason }}
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: complex
+  contains:
+    llmserve_gpu:
+      description: The NVIDIA GPUs of the host and their totals.
+      returned: always
+      type: complex
+      contains:
+        present:
+          description: Whether at least one GPU answered through C(nvidia-smi).
+          type: bool
+          sample: true
+        count:
+          description: Number of GPUs.
+          type: int
+          sample: 8
+        gpus:
+          description:
+            - One entry per GPU, sorted by index, with C(index), C(name), C(uuid),
+              C(memory_total_mib), C(driver_version), C(compute_cap) and C(pci_bus_id).
+              A field the driver cannot report is null.
+          type: list
+          elements: dict
+          sample:
+            - index: 0
+              name: NVIDIA H100 80GB HBM3
+              uuid: GPU-751505f1-c74f-b84b-5ac0-cbba72cccc7b
+              memory_total_mib: 81559
+              driver_version: 580.159.04
+              compute_cap: "9.0"
+              pci_bus_id: 00000000:00:06.0
+        memory_total_mib:
+          description: Sum of the GPUs' memory in MiB (0 without GPUs).
+          type: int
+          sample: 652472
+        memory_per_gpu_mib:
+          description: Smallest GPU memory in MiB (0 without GPUs).
+          type: int
+          sample: 81559
+        driver_version:
+          description: NVIDIA driver version, or null.
+          type: str
+          sample: 580.159.04
+        cuda_version:
+          description: Highest CUDA version the driver supports (nvidia-smi banner), or null.
+          type: str
+          sample: "13.0"
+        reason:
+          description: Why no GPU is reported; empty when GPUs are present.
+          type: str
+          sample: nvidia-smi not found in PATH (no NVIDIA driver installed)
+nvidia_pci_devices:
+  description: PCI addresses of NVIDIA display devices in sysfs, with or without a driver.
+  returned: always
+  type: list
+  elements: str
+  sample: ["0000:00:06.0"]
+nvidia_smi_path:
+  description: The C(nvidia-smi) that was run, or null when none was found.
+  returned: always
+  type: str
+  sample: /usr/bin/nvidia-smi
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.llmserve.triton.plugins.module_utils._nvidia_smi import (
+    OPTIONAL_FIELDS,
+    QUERY_FIELDS,
+    NvidiaSmiParseError,
+    build_fact,
+    failure_reason,
+    invalid_field,
+    is_nvidia_display_device,
+    parse_cuda_version,
+    parse_driver_version,
+    parse_query,
+    query_command,
+)
+
+_EXTRA_DIRS = ["/usr/bin", "/usr/local/nvidia/bin", "/usr/lib/wsl/lib"]
+
+
+def _read(path):
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def nvidia_pci_devices(sysfs_path):
+    """PCI addresses of NVIDIA display devices under a sysfs devices directory."""
+    try:
+        names = sorted(os.listdir(sysfs_path))
+    except OSError:
+        return []
+    return [
+        name
+        for name in names
+        if is_nvidia_display_device(
+            _read(os.path.join(sysfs_path, name, "vendor")),
+            _read(os.path.join(sysfs_path, name, "class")),
+        )
+    ]
+
+
+def _run(module, argv, timeout):
+    # coreutils timeout: a GPU that fell off the bus can hang nvidia-smi for minutes.
+    return module.run_command(["timeout", str(timeout)] + argv)
+
+
+def gather(module, binary, timeout):
+    """Run nvidia-smi; return (fact, error) where error is a parse failure message or None."""
+    fields = list(QUERY_FIELDS)
+    while True:
+        argv = query_command(binary, fields)
+        rc, out, err = _run(module, argv, timeout)
+        dropped = invalid_field(out + err) if rc != 0 else None
+        if dropped not in OPTIONAL_FIELDS or dropped not in fields:
+            break
+        fields.remove(dropped)
+    if rc == 124:
+        return build_fact(reason="nvidia-smi did not answer within %ss" % timeout), None
+    rc_plain, banner, dummy = _run(module, [binary], timeout)
+    if rc_plain != 0:
+        banner = ""
+    cuda, driver = parse_cuda_version(banner), parse_driver_version(banner)
+    if rc != 0:
+        reason = failure_reason(rc, out, err)
+        return build_fact(cuda_version=cuda, driver_version=driver, reason=reason), None
+    try:
+        gpus = parse_query(out, fields)
+    except NvidiaSmiParseError as exc:
+        return None, "cannot parse the output of %s: %s" % (" ".join(argv), exc)
+    reason = "" if gpus else "nvidia-smi listed no GPU"
+    return build_fact(gpus, cuda_version=cuda, driver_version=driver, reason=reason), None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nvidia_smi_path=dict(type="path"),
+            sysfs_pci_path=dict(type="path", default="/sys/bus/pci/devices"),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    pci = nvidia_pci_devices(module.params["sysfs_pci_path"])
+    binary = module.params["nvidia_smi_path"]
+    if binary and not os.access(binary, os.X_OK):
+        binary = None
+        missing = "%s is not an executable file" % module.params["nvidia_smi_path"]
+    elif not binary:
+        binary = module.get_bin_path("nvidia-smi", opt_dirs=_EXTRA_DIRS)
+        missing = "nvidia-smi not found in PATH (no NVIDIA driver installed)"
+    if binary:
+        fact, error = gather(module, binary, module.params["timeout"])
+        if error:
+            module.fail_json(msg=error, nvidia_pci_devices=pci, nvidia_smi_path=binary)
+    else:
+        fact = build_fact(reason=missing)
+    if not fact["present"] and pci:
+        fact["reason"] += "; %d NVIDIA PCI device(s) present (%s)" % (len(pci), ", ".join(pci))
+    module.exit_json(
+        changed=False,
+        ansible_facts={"llmserve_gpu": fact},
+        nvidia_pci_devices=pci,
+        nvidia_smi_path=binary,
+    )
+
+
+if __name__ == "__main__":
+    main()
