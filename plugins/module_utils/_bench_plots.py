@@ -83,7 +83,7 @@ def render(rows, out_dir):
             ax.set_ylabel("ms")
             ax.set_title(title + " vs concurrency")
             ax.legend(fontsize="small")
-            save(fig, metric.split("_")[0] + "_vs_concurrency.png")
+            save(fig, metric.split("_", maxsplit=1)[0] + "_vs_concurrency.png")
     pts = [
         (_m(r, "output_token_throughput"), _m(r, "request_latency_ms_p50"))
         for r in rows

@@ -21,7 +21,14 @@ description:
     metric regressed by more than O(regression_threshold).
   - Plots need matplotlib (a controller requirement); run it on the controller.
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
+attributes:
+  check_mode:
+    description: Computes the comparison and writes nothing.
+    support: full
+  diff_mode:
+    description: The outputs are generated reports; there is no diff.
+    support: none
 options:
   src:
     description: Directory holding C(results.json); the outputs are written there.
@@ -52,8 +59,6 @@ options:
     description: Render the PNG plots.
     type: bool
     default: true
-notes:
-  - Supports check mode (nothing is written).
 """
 
 EXAMPLES = r"""

@@ -25,7 +25,14 @@ description:
   - In check mode, or with O(plan_only=true), it only validates the inputs and returns the
     planned matrix.
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
+attributes:
+  check_mode:
+    description: Returns the planned matrix without measuring.
+    support: full
+  diff_mode:
+    description: Results are data files, not configuration; there is no diff.
+    support: none
 options:
   engine:
     description: Load generator.
@@ -145,7 +152,6 @@ options:
 notes:
   - genai-perf 0.0.16 passes C(--warmup-request-count) to perf_analyzer 2.46, which rejects
     it; warm-up is therefore always a separate, discarded profile run.
-  - Supports check mode (returns the plan).
 """
 
 EXAMPLES = r"""
@@ -232,7 +238,7 @@ OVERRIDES += ("num_prompts", "seed", "warmup_requests")
 
 def _reachable(url, timeout=5.0):
     hostport = url.split("://", 1)[-1].split("/", 1)[0]
-    host, _, port = hostport.rpartition(":")
+    host, _sep, port = hostport.rpartition(":")
     if not host:
         host, port = hostport, "443" if url.startswith("https") else "80"
     try:
@@ -248,7 +254,7 @@ def main():
         kind=dict(type="str", choices=["kserve", "openai"], default="openai"),
         model=dict(type="str", required=True),
         endpoint_type=dict(type="str", choices=["chat", "completions"], default="chat"),
-        tokenizer=dict(type="str"),
+        tokenizer=dict(type="str", no_log=False),
         metrics_url=dict(type="str"),
     )
     module = AnsibleModule(
