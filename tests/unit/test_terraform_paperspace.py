@@ -187,7 +187,7 @@ def test_stub_has_the_same_variables_and_outputs(module, stub):
 def test_stub_is_provider_free(stub):
     assert "provider" not in stub
     assert "data" not in stub
-    assert {rtype for rtype, _ in _resources(stub)} == {"terraform_data"}
+    assert {key[0] for key in _resources(stub)} == {"terraform_data"}
     (terraform,) = stub["terraform"]
     assert "required_providers" not in terraform
 
