@@ -102,6 +102,8 @@ play apply1 site.yml || { show_tail "$OUT/apply1.out"; fail "site.yml"; }
 grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply1.out" || fail "no smoke-inference answer"
 grep -q 'its text is meaningless' "$OUT/apply1.out" || fail "no demo-model notice"
 ok "smoke inference: $(grep -o 'demo answered [0-9]* tokens' "$OUT/apply1.out" | head -1)"
+grep -q 'demo: ready after' "$OUT/apply1.out" || fail "no readiness line"
+ok "readiness progress: $(grep -oE 'demo: (waiting [0-9]+m[0-9]+s|ready after [0-9]+s)' "$OUT/apply1.out" | tr '\n' ';')"
 
 PID=$(cat "$RUN_DIR/server.pid")
 SUP=$(cat "$RUN_DIR/supervisor.pid")
@@ -152,7 +154,24 @@ if grep -q 'PLAY \[Serve the model\]' "$OUT/mixtral.out"; then fail "the Serve p
 [ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] && pid_alive "$PID" || fail "the demo server was touched"
 ok "$(grep -o 'does not fit[^;]*' "$OUT/mixtral.out" | head -1)"
 
-say "6. Secrets: the canary token in no process, output, log or file except the token file"
+say "6. A bad engine arg: the role fails at once with the cause and the server log"
+if play badarg site.yml -e '{"triton_vllm_cpu_extra_args": ["--no-such-engine-arg", "1"]}'; then
+  fail "site.yml with a bad engine arg succeeded"
+fi
+grep -q 'Likely cause: unknown engine arg' "$OUT/badarg.out" || fail "no likely cause in the failure"
+grep -q 'unrecognized arguments: --no-such-engine-arg' "$OUT/badarg.out" || fail "no log lines in the failure"
+if pid_alive "$PID"; then fail "the old server still runs after its config changed"; fi
+ok "failed with: $(grep -o 'Likely cause: unknown engine arg[^.]*' "$OUT/badarg.out" | head -1)"
+play recover site.yml || { show_tail "$OUT/recover.out"; fail "site.yml after the bad engine arg"; }
+[ "$(recap "$OUT/recover.out" changed)" -gt 0 ] || fail "recovery run reported no change"
+NEWPID=$(cat "$RUN_DIR/server.pid")
+[ "$NEWPID" != "$PID" ] && pid_alive "$NEWPID" || fail "no new server after the recovery run"
+grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/recover.out" || fail "no smoke answer after recovery"
+PID=$NEWPID
+SUP=$(cat "$RUN_DIR/supervisor.pid")
+ok "the next good run restarted the server (pid $PID) and the smoke inference answered"
+
+say "7. Secrets: the canary token in no process, output, log or file except the token file"
 PIDS_BEFORE="$(marked_pids | tr '\n' ' ')"
 for p in $PIDS_BEFORE $SUP; do
   if tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$CANARY"; then fail "canary in argv of pid $p"; fi
@@ -167,7 +186,7 @@ grep -q 'no_log: true' "$OUT/apply1.out" 2>/dev/null || grep -q "censored" "$OUT
   fail "the token task output is not censored in -vvv output"
 ok "canary absent from argv/environment of ${PIDS_BEFORE:-no} processes and from ${scan_dirs[*]}"
 
-say "7. teardown.yml stops every process it started"
+say "8. teardown.yml stops every process it started"
 ALL_PIDS="$PIDS_BEFORE $SUP"
 play teardown1 teardown.yml || { show_tail "$OUT/teardown1.out"; fail "teardown"; }
 for p in $ALL_PIDS; do

@@ -345,7 +345,10 @@ def start(config_path, cfg):
     deadline = time.time() + 15
     while time.time() < deadline:
         state = read_state(cfg["run_dir"])
-        if state.get("config_hash") == cfg["_hash"] and alive(read_pid(p["server"])):
+        if state.get("config_hash") == cfg["_hash"] and (
+            alive(read_pid(p["server"])) or state.get("status") in ("exited", "stopped")
+        ):
+            # A server that died at once is reported by the readiness check, with its log.
             return state
         time.sleep(0.1)
     raise SystemExit("supervisor did not start the server; see %s" % cfg["log_file"])
