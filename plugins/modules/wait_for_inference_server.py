@@ -150,6 +150,7 @@ log_tail:
 """
 
 import time
+from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -234,7 +235,7 @@ def probe(module, plan):
         try:
             resp = open_url(url, method="GET", timeout=5, validate_certs=False)
             status, body = resp.getcode(), resp.read()
-        except Exception as exc:  # connection refused, HTTP errors: not ready yet
+        except (OSError, HTTPException, ValueError) as exc:  # refused, HTTP error: not ready
             status, body = getattr(exc, "code", None), b""
         if name == "model listed":
             models = listed_models(body)
