@@ -188,7 +188,7 @@ kill "$standin_pid"; wait "$standin_pid" 2>/dev/null || true; standin_pid=
 
 echo "=== (c) the server killed in the middle of a sweep"
 CARGS=(-e benchmark_profile=ci_small -e '{"benchmark_concurrency": [1, 2, 4]}' -e benchmark_repeats=1
-  -e '{"benchmark_lengths": [[32, 48]]}')
+  -e '{"benchmark_lengths": [[32, 48]]}' -e benchmark_timeout=120)
 WS_C=$work/ws_c
 (ansible-playbook benchmark.yml -e "benchmark_work_dir=$WS_C" -e "benchmark_results_dir=$RES/c" \
   "${CARGS[@]}" >"$work/c1.log" 2>&1; echo $? >"$work/c1.rc") &
