@@ -90,6 +90,13 @@ expect_fail bad-type "Unknown machine type 'Z9000x3'" "provision_machine_type" "
 [ ! -e "$WORK" ] || fail "bad-type: the work directory was created"
 pass "clear error naming provision_machine_type; no work directory, no terraform run"
 
+check "bad input: the model does not fit the machine type (model_repo preflight; nothing run)"
+PAPERSPACE_API_KEY=$CANARY run no-fit playbooks/provision.yml -e @"$T/vars.yml" \
+  -e provision_machine_type=A6000 -e model=llama3-70b
+expect_fail no-fit "does not fit"
+[ ! -e "$WORK" ] || fail "no-fit: the work directory was created"
+pass "llama3-70b refused on one A6000 before any Terraform run"
+
 check "bad input: missing API key (nothing run)"
 run no-key playbooks/provision.yml -e @"$T/vars.yml"
 expect_fail no-key "No Paperspace API key" "PAPERSPACE_API_KEY" "provision_paperspace_api_key"
@@ -126,8 +133,11 @@ grep -q "Terraform plan in $WORK: changes" "$T/check1.out" || fail "check1: no p
 pass "planned a change, created nothing, wrote no inventory"
 
 check "apply at -vvv (key in PAPERSPACE_API_KEY): outputs -> add_host -> wait_for_connection -> inventory"
-PAPERSPACE_API_KEY=$CANARY run apply1 playbooks/provision.yml -e @"$T/vars.yml" -vvv
+PAPERSPACE_API_KEY=$CANARY run apply1 playbooks/provision.yml -e @"$T/vars.yml" -vvv \
+  -e model=llama3-70b
 expect_ok apply1
+grep -q "TASK \[llmserve.triton.model_repo : Merge, validate and memory-fit" "$T/apply1.out" ||
+  fail "apply1: the memory-fit preflight did not run"
 [ "$(state_list)" = "terraform_data.machine" ] || fail "apply1: state holds '$(state_list)'"
 grep -q "Terraform apply in $WORK: changes" "$T/apply1.out" || fail "apply1: no change reported"
 grep -q "TASK \[Wait for the machine to accept connections" "$T/apply1.out" ||
