@@ -24,7 +24,7 @@ description:
     O(log_lines) log lines and the likely cause (out of memory, unknown engine argument,
     gated model without token, model not found, invalid engine argument value, port in use).
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
 options:
   url:
     description: Base HTTP URL of the server, for example V(http://127.0.0.1:8000).
@@ -78,9 +78,11 @@ notes:
     probes are checked and only the deadline can fail the wait.
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Read-only; probes in check mode too.
   diff_mode:
+    description: Returns details on what has changed, in diff mode.
     support: none
 """
 

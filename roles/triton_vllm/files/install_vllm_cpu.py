@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Install vLLM for the CPU into the current virtual environment (run with the venv's python).
 
@@ -84,7 +83,7 @@ def wanted_requirements(dist_name, exclude):
             continue
         if canonical(req.name) in exclude:
             continue
-        out.append(str(req).split(";")[0].strip())
+        out.append(str(req).split(";", maxsplit=1)[0].strip())
     return out
 
 
