@@ -151,7 +151,7 @@ if play mixtral site.yml -e model=mixtral; then fail "model=mixtral did not fail
 grep -q 'does not fit' "$OUT/mixtral.out" || fail "no memory-fit explanation"
 grep -Eq '[0-9.]+ GB of weights' "$OUT/mixtral.out" || fail "no weight-size figure"
 if grep -q 'PLAY \[Serve the model\]' "$OUT/mixtral.out"; then fail "the Serve play ran"; fi
-[ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] && pid_alive "$PID" || fail "the demo server was touched"
+{ [ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] && pid_alive "$PID"; } || fail "the demo server was touched"
 ok "$(grep -o 'does not fit[^;]*' "$OUT/mixtral.out" | head -1)"
 
 say "6. A bad engine arg: the role fails at once with the cause and the server log"
@@ -165,7 +165,7 @@ ok "failed with: $(grep -o 'Likely cause: unknown engine arg[^.]*' "$OUT/badarg.
 play recover site.yml || { show_tail "$OUT/recover.out"; fail "site.yml after the bad engine arg"; }
 [ "$(recap "$OUT/recover.out" changed)" -gt 0 ] || fail "recovery run reported no change"
 NEWPID=$(cat "$RUN_DIR/server.pid")
-[ "$NEWPID" != "$PID" ] && pid_alive "$NEWPID" || fail "no new server after the recovery run"
+{ [ "$NEWPID" != "$PID" ] && pid_alive "$NEWPID"; } || fail "no new server after the recovery run"
 grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/recover.out" || fail "no smoke answer after recovery"
 PID=$NEWPID
 SUP=$(cat "$RUN_DIR/supervisor.pid")
@@ -195,7 +195,7 @@ done
 [ -z "$(marked_pids)" ] || fail "processes with the service marker remain: $(marked_pids)"
 if pgrep -f "$VENV/bin/" >/dev/null; then fail "processes of $VENV remain: $(pgrep -af "$VENV/bin/")"; fi
 if port_open $PORT; then fail "port $PORT still open"; fi
-[ ! -e "$VENV" ] && [ ! -e "$STATE" ] && [ ! -e "$LOG" ] || fail "runtime files remain"
+{ [ ! -e "$VENV" ] && [ ! -e "$STATE" ] && [ ! -e "$LOG" ]; } || fail "runtime files remain"
 [ ! -e "$HF_HOME/token" ] || fail "token file remains"
 [ -f "$MODEL_DIR/config.json" ] || fail "teardown removed the model (kept unless purge)"
 ok "stopped: $ALL_PIDS; port $PORT closed; venv/state/log/token removed; model kept"
