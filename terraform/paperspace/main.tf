@@ -33,6 +33,28 @@ resource "paperspace_script" "authorized_key" {
     chown ${local.ssh_user}:${local.ssh_user} /home/${local.ssh_user}/.ssh/authorized_keys
     chmod 0600 /home/${local.ssh_user}/.ssh/authorized_keys
   EOT
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.machine_spec]
+  }
+}
+
+# The provider cannot change a machine or script in place (its update only re-reads it), so
+# any change of these inputs replaces them rather than being silently ignored.
+resource "terraform_data" "machine_spec" {
+  input = {
+    name                   = var.machine_name
+    region                 = var.region
+    machine_type           = var.machine_type
+    disk_size_gb           = var.disk_size_gb
+    billing_type           = var.billing_type
+    os_image               = var.os_image
+    template_id            = var.template_id
+    team_id                = var.team_id
+    user_id                = var.user_id
+    shutdown_timeout_hours = var.shutdown_timeout_hours
+    ssh_public_key         = var.ssh_public_key
+  }
 }
 
 resource "paperspace_machine" "gpu" {
@@ -47,4 +69,8 @@ resource "paperspace_machine" "gpu" {
   assign_public_ip          = true
   script_id                 = paperspace_script.authorized_key.id
   shutdown_timeout_in_hours = var.shutdown_timeout_hours
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.machine_spec]
+  }
 }

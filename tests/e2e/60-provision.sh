@@ -182,6 +182,26 @@ grep -q "Terraform apply in $WORK: no changes" "$T/apply2.out" || fail "apply2: 
   fail "apply2: the machine was replaced"
 pass "changed=0 both times, same machine_id"
 
+check "changed inputs on an existing machine: refused without confirmation, replaced with it"
+PAPERSPACE_API_KEY=$CANARY run replace-refused playbooks/provision.yml -e @"$T/vars.yml" \
+  -e provision_machine_type=H100x8
+expect_fail replace-refused "inputs changed: machine_type" "REPLACES the machine" "-e confirm=yes"
+[ "$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)" = "$MACHINE_ID" ] ||
+  fail "replace-refused: the machine changed"
+grep -q '"machine_type": "A6000x4"' "$WORK/llmserve.auto.tfvars.json" ||
+  fail "replace-refused: the stored inputs changed"
+PAPERSPACE_API_KEY=$CANARY run replace-confirmed playbooks/provision.yml -e @"$T/vars.yml" \
+  -e provision_machine_type=H100x8 -e confirm=yes
+expect_ok replace-confirmed
+NEW_ID=$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)
+[ "$NEW_ID" != "$MACHINE_ID" ] || fail "replace-confirmed: the machine was not replaced"
+grep -q 'machine_type: H100x8' "$INV" && grep -q 'gpu_count: 8' "$INV" ||
+  fail "replace-confirmed: inventory not updated"
+PAPERSPACE_API_KEY=$CANARY run replace-back playbooks/provision.yml -e @"$T/vars.yml" -e confirm=yes
+expect_ok replace-back
+MACHINE_ID=$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)
+pass "refused and kept the machine; with confirm=yes replaced it and rewrote the inventory"
+
 check "site.yml with provision=true runs the same provisioning (later plays limited away)"
 # As docs/provisioning.md shows it: an inventory without llm_servers hosts (-i localhost,).
 PAPERSPACE_API_KEY=$CANARY RUN_INVENTORY=localhost, run site playbooks/site.yml \

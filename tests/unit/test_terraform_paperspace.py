@@ -34,6 +34,7 @@ MACHINE_COMPUTED = {
 SCRIPT_ARGUMENTS = {"name", "description", "script_text", "is_enabled", "run_once"}
 PROVIDER_ARGUMENTS = {"api_key", "api_host", "region"}
 TEMPLATE_FILTERS = {"id", "name", "label", "os", "dt_created", "team_id", "user_id", "region"}
+META_ARGUMENTS = {"__is_block__", "__comments__", "lifecycle", "count", "depends_on"}
 
 
 def _unquote(name):
@@ -139,7 +140,7 @@ def test_variables_defaults(module):
 def test_machine_resource_matches_the_provider_schema(module):
     resources = _resources(module)
     machine = resources[("paperspace_machine", "gpu")]
-    arguments = set(machine) - {"__is_block__", "__comments__"}
+    arguments = set(machine) - META_ARGUMENTS
     assert arguments <= MACHINE_ARGUMENTS, arguments - MACHINE_ARGUMENTS
     assert arguments >= MACHINE_REQUIRED
     assert _expr(machine["machine_type"]) == "var.machine_type"
@@ -150,13 +151,29 @@ def test_machine_resource_matches_the_provider_schema(module):
     assert "live_forever" not in machine  # the shutdown timeout must stay in force
     assert _expr(machine["script_id"]) == "paperspace_script.authorized_key.id"
     script = resources[("paperspace_script", "authorized_key")]
-    assert set(script) - {"__is_block__"} <= SCRIPT_ARGUMENTS
+    assert set(script) - META_ARGUMENTS <= SCRIPT_ARGUMENTS
     assert "var.ssh_public_key" in script["script_text"]
+
+
+def test_input_changes_replace_the_machine(module):
+    """The provider's update is a no-op read: every variable the machine or its script uses
+    must be part of the spec whose change replaces them."""
+    resources = _resources(module)
+    spec = resources[("terraform_data", "machine_spec")]["input"]
+    spec_vars = {_expr(v) for v in spec.values()}
+    for key in (("paperspace_machine", "gpu"), ("paperspace_script", "authorized_key")):
+        body = resources[key]
+        (lifecycle,) = body["lifecycle"]
+        assert [_expr(t) for t in lifecycle["replace_triggered_by"]] == [
+            "terraform_data.machine_spec"
+        ]
+        used = set(re.findall(r"var\.\w+", repr({k: v for k, v in body.items()})))
+        assert used <= spec_vars | {"var.template_labels"}, used - spec_vars
 
 
 def test_template_lookup_uses_provider_filters(module):
     template = _resources(module, "data")[("paperspace_template", "image")]
-    assert set(template) - {"__is_block__", "count"} <= TEMPLATE_FILTERS
+    assert set(template) - META_ARGUMENTS <= TEMPLATE_FILTERS
 
 
 def test_outputs_read_attributes_the_machine_has(module):
