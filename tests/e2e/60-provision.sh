@@ -257,6 +257,14 @@ grep -q "Not confirmed: the machine" "$T/td-tty-no.out" || { cat "$T/td-tty-no.o
 [ "$(state_list)" = "terraform_data.machine" ] || fail "td-tty-no: the machine was destroyed"
 pass "prompted on the TTY, refused on 'no'"
 
+check "teardown in check mode with -e confirm=yes: plans the destroy, destroys nothing"
+PAPERSPACE_API_KEY=$CANARY run td-check playbooks/teardown.yml -e @"$T/vars.yml" -e confirm=yes --check
+expect_ok td-check
+grep -q "resources would be destroyed (check" "$T/td-check.out" || fail "td-check: no planned destroy"
+[ "$(state_list)" = "terraform_data.machine" ] || fail "td-check: the machine was destroyed"
+[ -f "$INV" ] || fail "td-check: the inventory was removed"
+pass "destroy planned only"
+
 check "teardown with -e confirm=yes, API key from an ansible-vault variable: destroyed"
 run td-vault playbooks/teardown.yml -e @"$T/vars.yml" -e @"$T/vault-secret.yml" \
   --vault-password-file "$T/vault-pass" -e confirm=yes -vv
