@@ -26,7 +26,6 @@ trap cleanup EXIT
 if [ -n "${BENCH_INVENTORY:-}" ]; then
   INV=$BENCH_INVENTORY
   LIMIT=${BENCH_LIMIT:-all}
-  EXTRA=()
 else
   tests/lib/dockerd.sh status >/dev/null || started_dockerd=true
   tests/lib/dockerd.sh start

@@ -45,7 +45,7 @@ WORK=$(mktemp -d "$CACHE_DIR/rootfs.XXXXXX")
 cleanup() {
   # debootstrap may leave /proc and /sys mounted in the rootfs on failure.
   for m in proc sys dev/pts dev; do
-    mountpoint -q "$WORK/rootfs/$m" 2>/dev/null && umount -l "$WORK/rootfs/$m" || true
+    if mountpoint -q "$WORK/rootfs/$m" 2>/dev/null; then umount -l "$WORK/rootfs/$m" || true; fi
   done
   rm -rf "$WORK"
 }

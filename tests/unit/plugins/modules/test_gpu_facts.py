@@ -13,9 +13,12 @@ from ansible_collections.llmserve.triton.plugins.modules import gpu_facts
 FIX = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "nvidia_smi"))
 
 
+def fix(name):
+    return shlex.quote(os.path.join(FIX, name))
+
+
 def fake_nvidia_smi(tmp_path, query, plain=None, query_rc=0, plain_rc=0):
     """Write a FAKE nvidia-smi (test stand-in) that replays fixture files."""
-    fix = lambda name: shlex.quote(os.path.join(FIX, name))  # noqa: E731
     plain_cmd = "cat %s" % fix(plain) if plain else "true"
     script = tmp_path / "fake-nvidia-smi"
     script.write_text(
