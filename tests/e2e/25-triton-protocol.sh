@@ -15,8 +15,8 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 # Ports 8000-8002 and the CPU are shared with the other serving suites.
-if [ -z "${LLMSERVE_LOCK_HELD:-}" ]; then
-  exec env LLMSERVE_LOCK_HELD=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
+if [ -z "${LLMSERVE_LOCKED:-}" ]; then
+  exec env LLMSERVE_LOCKED=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
 fi
 
 UPSTREAM=${LLMSERVE_UPSTREAM:-http://127.0.0.1:8000}
@@ -82,6 +82,23 @@ ansible-playbook tests/e2e/playbooks/25-triton-protocol.yml \
   -e "standin_pidfile=$pidfile standin_log=$log" \
   -e "model_name=$model_name upstream_url=$UPSTREAM upstream_model=$upstream_model" \
   -e "bare_python=$bare_python"
+
+echo "--- the triton runtime's client venv: check mode, install, idempotent re-run, smoke inference"
+recap() { grep -E '^localhost[[:space:]]+:' "$1" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2; }
+client_play() {
+  ansible-playbook tests/e2e/playbooks/25-client-venv.yml "$@" \
+    -e "client_venv=$work/client-venv standin_grpc_port=$GRPC_PORT model_name=$model_name"
+}
+client_play --check >"$work/client-check.log" 2>&1 || { tail -30 "$work/client-check.log"; exit 1; }
+[ ! -e "$work/client-venv" ] || { echo "FAIL: check mode created the venv" >&2; exit 1; }
+client_play >"$work/client-1.log" 2>&1 || { tail -30 "$work/client-1.log"; exit 1; }
+[ "$(recap "$work/client-1.log" changed)" -ge 1 ] || { echo "FAIL: first install changed nothing" >&2; exit 1; }
+"$work/client-venv/bin/python" -c 'import tritonclient.grpc' ||
+  { echo "FAIL: tritonclient.grpc not importable from the client venv" >&2; exit 1; }
+client_play >"$work/client-2.log" 2>&1 || { tail -30 "$work/client-2.log"; exit 1; }
+[ "$(recap "$work/client-2.log" changed)" = 0 ] ||
+  { echo "FAIL: the second client venv run changed something" >&2; grep -E "changed:" "$work/client-2.log"; exit 1; }
+echo "ok: client venv installed, idempotent, smoke inference through it answered"
 
 echo "--- metrics endpoint: Triton counters and the engine's vllm:* families"
 metrics=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics")
