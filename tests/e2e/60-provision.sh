@@ -64,13 +64,16 @@ run() {
   set -e
 }
 rc_of() { cat "$T/$1.rc"; }
+# has FILE TEXT: TEXT is in FILE once whitespace runs are folded (the YAML callback wraps
+# long messages over several lines).
+has() { tr -s '[:space:]' ' ' <"$1" | grep -qF -- "$2"; }
 expect_fail() { # NAME PATTERN...: the run failed and its output has each pattern
   local name=$1
   shift
   [ "$(rc_of "$name")" != 0 ] || { cat "$T/$name.out"; fail "$name: expected a failure"; }
   local p
   for p in "$@"; do
-    grep -q -- "$p" "$T/$name.out" || { cat "$T/$name.out"; fail "$name: output lacks '$p'"; }
+    has "$T/$name.out" "$p" || { cat "$T/$name.out"; fail "$name: output lacks '$p'"; }
   done
 }
 expect_ok() {
@@ -127,7 +130,7 @@ pass "Terraform's validation message surfaced; no resources"
 check "check mode on a clean work directory: plan only"
 PAPERSPACE_API_KEY=$CANARY run check1 playbooks/provision.yml -e @"$T/vars.yml" --check --diff
 expect_ok check1
-grep -q "Terraform plan in $WORK: changes" "$T/check1.out" || fail "check1: no planned change"
+has "$T/check1.out" "Terraform plan in $WORK: changes" || fail "check1: no planned change"
 [ -z "$(state_list)" ] || fail "check1: check mode created resources"
 [ ! -e "$INV" ] || fail "check1: check mode wrote the inventory"
 pass "planned a change, created nothing, wrote no inventory"
@@ -139,7 +142,7 @@ expect_ok apply1
 grep -q "TASK \[llmserve.triton.model_repo : Merge, validate and memory-fit" "$T/apply1.out" ||
   fail "apply1: the memory-fit preflight did not run"
 [ "$(state_list)" = "terraform_data.machine" ] || fail "apply1: state holds '$(state_list)'"
-grep -q "Terraform apply in $WORK: changes" "$T/apply1.out" || fail "apply1: no change reported"
+has "$T/apply1.out" "Terraform apply in $WORK: changes" || fail "apply1: no change reported"
 grep -q "TASK \[Wait for the machine to accept connections" "$T/apply1.out" ||
   fail "apply1: wait_for_connection did not run"
 [ -f "$INV" ] || fail "apply1: inventory $INV not written"
@@ -172,11 +175,11 @@ pass "llmserve-triton reachable through the written inventory"
 check "idempotent check mode, then idempotent re-apply (nothing changes)"
 PAPERSPACE_API_KEY=$CANARY run check2 playbooks/provision.yml -e @"$T/vars.yml" --check --diff
 expect_ok check2
-grep -q "Terraform plan in $WORK: no changes" "$T/check2.out" || fail "check2: plan not empty"
+has "$T/check2.out" "Terraform plan in $WORK: no changes" || fail "check2: plan not empty"
 [ "$(recap_changed "$T/check2.out")" = 0 ] || fail "check2: changed=$(recap_changed "$T/check2.out")"
 PAPERSPACE_API_KEY=$CANARY run apply2 playbooks/provision.yml -e @"$T/vars.yml"
 expect_ok apply2
-grep -q "Terraform apply in $WORK: no changes" "$T/apply2.out" || fail "apply2: apply not empty"
+has "$T/apply2.out" "Terraform apply in $WORK: no changes" || fail "apply2: apply not empty"
 [ "$(recap_changed "$T/apply2.out")" = 0 ] || fail "apply2: changed=$(recap_changed "$T/apply2.out")"
 [ "$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)" = "$MACHINE_ID" ] ||
   fail "apply2: the machine was replaced"
@@ -195,8 +198,9 @@ PAPERSPACE_API_KEY=$CANARY run replace-confirmed playbooks/provision.yml -e @"$T
 expect_ok replace-confirmed
 NEW_ID=$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)
 [ "$NEW_ID" != "$MACHINE_ID" ] || fail "replace-confirmed: the machine was not replaced"
-grep -q 'machine_type: H100x8' "$INV" && grep -q 'gpu_count: 8' "$INV" ||
+if ! grep -q 'machine_type: H100x8' "$INV" || ! grep -q 'gpu_count: 8' "$INV"; then
   fail "replace-confirmed: inventory not updated"
+fi
 PAPERSPACE_API_KEY=$CANARY run replace-back playbooks/provision.yml -e @"$T/vars.yml" -e confirm=yes
 expect_ok replace-back
 MACHINE_ID=$(terraform -chdir="$WORK" output -raw machine_id 2>/dev/null)
@@ -209,7 +213,7 @@ PAPERSPACE_API_KEY=$CANARY RUN_INVENTORY=localhost, run site playbooks/site.yml 
 expect_ok site
 grep -q "TASK \[Apply the Terraform module (plan only in check mode)\]" "$T/site.out" ||
   fail "site: provisioning did not run"
-grep -q "Terraform apply in $WORK: no changes" "$T/site.out" || fail "site: apply not empty"
+has "$T/site.out" "Terraform apply in $WORK: no changes" || fail "site: apply not empty"
 PAPERSPACE_API_KEY=$CANARY run site-off playbooks/site.yml -e @"$T/vars.yml" --limit localhost
 expect_ok site-off
 grep -q "Terraform apply in" "$T/site-off.out" && fail "site-off: provisioned without provision=true"
@@ -253,14 +257,14 @@ if PAPERSPACE_API_KEY=$CANARY python3 "$T/tty_answer.py" no "Type yes" ansible-p
   -i "$EMPTY_INV" playbooks/teardown.yml -e @"$T/vars.yml" >"$T/td-tty-no.out" 2>&1; then
   fail "td-tty-no: expected a failure"
 fi
-grep -q "Not confirmed: the machine" "$T/td-tty-no.out" || { cat "$T/td-tty-no.out"; fail "td-tty-no"; }
+has "$T/td-tty-no.out" "Not confirmed: the machine" || { cat "$T/td-tty-no.out"; fail "td-tty-no"; }
 [ "$(state_list)" = "terraform_data.machine" ] || fail "td-tty-no: the machine was destroyed"
 pass "prompted on the TTY, refused on 'no'"
 
 check "teardown in check mode with -e confirm=yes: plans the destroy, destroys nothing"
 PAPERSPACE_API_KEY=$CANARY run td-check playbooks/teardown.yml -e @"$T/vars.yml" -e confirm=yes --check
 expect_ok td-check
-grep -q "resources would be destroyed (check" "$T/td-check.out" || fail "td-check: no planned destroy"
+has "$T/td-check.out" "resources would be destroyed (check mode)" || fail "td-check: no planned destroy"
 [ "$(state_list)" = "terraform_data.machine" ] || fail "td-check: the machine was destroyed"
 [ -f "$INV" ] || fail "td-check: the inventory was removed"
 pass "destroy planned only"
@@ -269,7 +273,7 @@ check "teardown with -e confirm=yes, API key from an ansible-vault variable: des
 run td-vault playbooks/teardown.yml -e @"$T/vars.yml" -e @"$T/vault-secret.yml" \
   --vault-password-file "$T/vault-pass" -e confirm=yes -vv
 expect_ok td-vault
-grep -q "resources destroyed" "$T/td-vault.out" || fail "td-vault: nothing destroyed"
+has "$T/td-vault.out" "resources destroyed" || fail "td-vault: nothing destroyed"
 [ -z "$(state_list)" ] || fail "td-vault: state still holds '$(state_list)'"
 [ ! -e "$INV" ] || fail "td-vault: inventory not removed"
 [ ! -e "$WORK/llmserve-provision.json" ] || fail "td-vault: marker not removed"
@@ -278,7 +282,7 @@ pass "destroyed (the stand-in's destroy-time check saw the vault key), inventory
 check "teardown again: nothing provisioned, nothing to do"
 run td-again playbooks/teardown.yml -e @"$T/vars.yml" -e confirm=yes
 expect_ok td-again
-grep -q "nothing to destroy" "$T/td-again.out" || fail "td-again: unexpected output"
+has "$T/td-again.out" "nothing to destroy" || fail "td-again: unexpected output"
 pass "reports nothing to destroy"
 
 check "apply with the key from an ansible-vault variable (-vv), then destroy at -vvv with the env key"
@@ -296,7 +300,7 @@ if env -u PAPERSPACE_API_KEY terraform -chdir="$WORK" apply -auto-approve -input
   -no-color >"$T/direct.out" 2>&1; then
   fail "terraform applied without PAPERSPACE_API_KEY"
 fi
-grep -q "PAPERSPACE_API_KEY is not in the environment" "$T/direct.out" || fail "direct: wrong error"
+has "$T/direct.out" "PAPERSPACE_API_KEY is not in the environment" || fail "direct: wrong error"
 terraform -chdir="$WORK" destroy -auto-approve -input=false >/dev/null 2>&1 || true
 pass "apply refused without the key"
 

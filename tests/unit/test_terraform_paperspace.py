@@ -167,7 +167,7 @@ def test_input_changes_replace_the_machine(module):
         assert [_expr(t) for t in lifecycle["replace_triggered_by"]] == [
             "terraform_data.machine_spec"
         ]
-        used = set(re.findall(r"var\.\w+", repr({k: v for k, v in body.items()})))
+        used = set(re.findall(r"var\.\w+", repr(body)))
         assert used <= spec_vars | {"var.template_labels"}, used - spec_vars
 
 
