@@ -59,10 +59,12 @@ bench() {
 expect_fail() { # NAME PATTERN ARGS...: benchmark.yml must fail with PATTERN, before measuring
   local name=$1 pattern=$2
   shift 2
+  local runs_before
+  runs_before=$(find "$WS" -name command.txt 2>/dev/null | wc -l)
   if bench "$name" "$@"; then tail -20 "$work/$name.log"; fail "$name: benchmark.yml succeeded"; fi
   grep -qE -- "$pattern" "$work/$name.log" || { tail -25 "$work/$name.log"; fail "$name: no '$pattern'"; }
-  ! grep -q "Measure the points of this server configuration" "$work/$name.log" ||
-    fail "$name: measuring started before the error"
+  [ "$(find "$WS" -name command.txt 2>/dev/null | wc -l)" = "$runs_before" ] ||
+    fail "$name: the load generator ran before the error"
   ok "$name fails with: $(grep -oE -m1 -- "$pattern.*" "$work/$name.log" | cut -c1-150)"
 }
 result_dir() { ls -d "$RES/$1"/*/ | head -1; }
