@@ -171,6 +171,18 @@ def consume_openai_stream(lines, started, clock=time.monotonic):
     return result
 
 
+class InferRequest:
+    """What an opener needs to send one POST (URL, JSON body, headers)."""
+
+    def __init__(self, full_url, data, headers):
+        self.full_url = full_url
+        self.data = data
+        self.headers = headers
+
+    def get_header(self, name, default=None):
+        return self.headers.get(name, default)
+
+
 def openai_infer(
     url,
     model,
@@ -185,25 +197,30 @@ def openai_infer(
     clock=time.monotonic,
 ):
     """Run one streamed completion; return the result dict (before check_answer)."""
-    import ssl
     import urllib.error
-    import urllib.request
 
     endpoint = openai_base_url(url) + "/completions"
     body = openai_request_body(model, prompt, max_tokens, temperature, ignore_eos)
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
     if api_key:
         headers["Authorization"] = "Bearer " + api_key
-    req = urllib.request.Request(
-        endpoint, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
-    )
+    req = InferRequest(endpoint, json.dumps(body).encode("utf-8"), headers)
     if opener is None:
-        ctx = None
-        if endpoint.startswith("https://") and not validate_certs:
-            ctx = ssl._create_unverified_context()  # noqa: S323 - user asked for it
 
         def opener(r, timeout):
-            return urllib.request.urlopen(r, timeout=timeout, context=ctx)
+            from ansible.module_utils import urls
+
+            try:
+                return urls.open_url(
+                    r.full_url,
+                    data=r.data,
+                    headers=r.headers,
+                    method="POST",
+                    timeout=timeout,
+                    validate_certs=validate_certs,
+                )
+            except (urls.ConnectionError, urls.SSLValidationError) as exc:
+                raise OSError(str(exc)) from exc
 
     started = clock()
     try:

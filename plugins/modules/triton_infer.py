@@ -27,7 +27,7 @@ description:
     so guard the task with C(when) where the server may not exist yet in check mode.
 version_added_collection: llmserve.triton
 author:
-  - llmserve.triton contributors
+  - llmserve.triton contributors (@llmserve)
 options:
   url:
     description:
@@ -92,9 +92,11 @@ notes:
     chunk per decoding step); RV(tokens_source) says which.
 attributes:
   check_mode:
+    description: Can run in check mode and report what would change without changing it.
     support: full
     details: Read-only; performs the inference in check mode too.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode).
     support: none
 """
 
@@ -195,7 +197,7 @@ def main():
             model=dict(type="str", required=True),
             protocol=dict(type="str", choices=["triton", "openai"], default="triton"),
             prompt=dict(type="str", default="machine learning is"),
-            max_tokens=dict(type="int", default=16),
+            max_tokens=dict(type="int", default=16, no_log=False),
             temperature=dict(type="float", default=0.0),
             ignore_eos=dict(type="bool", default=False),
             timeout=dict(type="float", default=120),
