@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nvidia-smi parsers on real (h100_real_*) and real-format captured outputs."""
 
+import json
 import os
 
 import pytest
@@ -34,6 +35,26 @@ def test_real_h100_capture():
     detail = fixture("h100_real_q_head40.txt")
     assert smi.parse_cuda_version(detail) == "13.0"
     assert smi.parse_driver_version(detail) == "580.159.04"
+
+
+def test_module_run_on_real_h100_matches_parser_on_capture():
+    # The module ran on a second H100 machine; everything but the GPU's UUID must match what
+    # the parser makes of the first machine's capture.
+    with open(os.path.join(FIX, "h100_real_gpu_facts_module.json")) as fh:
+        result = json.load(fh)
+    live = result["ansible_facts"]["llmserve_gpu"]
+    plain = fixture("h100_real_plain.txt")
+    parsed = smi.build_fact(
+        smi.parse_query(fixture("h100_real_query.txt")),
+        cuda_version=smi.parse_cuda_version(plain),
+        driver_version=smi.parse_driver_version(plain),
+    )
+    assert live["gpus"][0]["uuid"] != parsed["gpus"][0]["uuid"]
+    for gpu in (live["gpus"][0], parsed["gpus"][0]):
+        gpu.pop("uuid")
+    assert live == parsed
+    assert result["nvidia_pci_devices"] == ["0000:00:06.0"]
+    assert result["changed"] is False and result["nvidia_smi_path"] == "/usr/bin/nvidia-smi"
 
 
 def test_real_h100_with_units_matches_nounits():
