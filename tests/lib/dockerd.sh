@@ -28,6 +28,7 @@ our_pid() {
 ensure_tools() {
   command -v dockerd >/dev/null 2>&1 && return 0
   log "dockerd not found: installing docker.io from the distribution"
+  apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >&2
 }
 

@@ -4,8 +4,9 @@
 # `docker import` because no container registry is reachable here.
 #   tests/images/debian12-systemd/build.sh          # ensure the image exists (idempotent)
 #   tests/images/debian12-systemd/build.sh --force  # rebuild from scratch
-# Cache: .cache/images/debian12-systemd-<recipe hash>.tar (docker save). The image carries the
-# label llmserve.recipe=<hash>, so a changed recipe (this file) rebuilds instead of reusing.
+# Cache: .cache/images/debian12-systemd-<recipe>.tar (docker save). The image carries the label
+# llmserve.recipe=<recipe>, a hash of RECIPE_VERSION, the packages and the mirror: a changed
+# recipe rebuilds instead of reusing. Bump RECIPE_VERSION when a change alters the image.
 # Needs root, debootstrap and a running docker daemon (tests/lib/dockerd.sh start).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,10 +14,11 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 IMAGE=${LLMSERVE_TEST_IMAGE:-local/debian12-systemd}
 MIRROR=${LLMSERVE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE_DIR=$ROOT/.cache/images
-RECIPE=$(sha256sum "$HERE/build.sh" | cut -c1-12)
-TARBALL=$CACHE_DIR/debian12-systemd-$RECIPE.tar
+RECIPE_VERSION=1
 PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,ca-certificates,iproute2,procps
 PACKAGES=$PACKAGES,curl,gnupg,kmod
+RECIPE=$(printf '%s %s %s' "$RECIPE_VERSION" "$PACKAGES" "$MIRROR" | sha256sum | cut -c1-12)
+TARBALL=$CACHE_DIR/debian12-systemd-$RECIPE.tar
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -38,6 +40,7 @@ fi
 
 command -v debootstrap >/dev/null 2>&1 || {
   log "installing debootstrap"
+  apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >&2
 }
 mkdir -p "$CACHE_DIR"
