@@ -76,7 +76,7 @@ def test_openai_stream_without_usage_counts_chunks():
 
 
 def test_openai_stream_cut_before_done_fails():
-    lines = [ln for ln in fixture_lines("vllm_0.32.0_completions_stream_usage.txt")]
+    lines = list(fixture_lines("vllm_0.32.0_completions_stream_usage.txt"))
     cut = [ln for ln in lines if b"[DONE]" not in ln]
     with pytest.raises(ti.InferError, match="without 'data: \\[DONE\\]'"):
         ti.consume_openai_stream(cut, started=0.0)

@@ -126,7 +126,7 @@ def test_openai_empty_answer_fails(openai_server, capsys):
 
 
 def test_api_key_is_not_returned(openai_server, capsys):
-    url, _ = openai_server
+    url, _state = openai_server
     rc, out = run_module(
         {"url": url, "model": "tiny", "protocol": "openai", "api_key": "sk-CANARY-123"}, capsys
     )
@@ -154,12 +154,12 @@ def test_triton_stream(triton_server, capsys):
 
 
 def test_triton_unknown_model(triton_server, capsys):
-    url, _ = triton_server(["x"])
+    url, _state = triton_server(["x"])
     rc, out = run_module({"url": url, "model": "nope", "protocol": "triton"}, capsys)
     assert rc == 1 and "'nope' is not ready" in out["msg"]
 
 
 def test_triton_empty_answer_fails(triton_server, capsys):
-    url, _ = triton_server([])
+    url, _state = triton_server([])
     rc, out = run_module({"url": url, "model": "demo", "protocol": "triton"}, capsys)
     assert rc == 1 and "empty text" in out["msg"]
