@@ -234,7 +234,7 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
                 roof["weights_bytes"] / 1e9,
                 roof["roofline_tokens_per_s"],
                 _fmt(roof["measured_tokens_per_s"], 1),
-                "%.0f%%" % (100 * roof["efficiency"]) if roof["efficiency"] else "n/a",
+                "%.1f%%" % (100 * roof["efficiency"]) if roof["efficiency"] else "n/a",
             )
         )
     else:
