@@ -109,11 +109,11 @@ def phases(path):
     t_token = start_of(tasks, "triton_vllm : Write the Hugging Face token file")
     t_start = start_of(tasks, "triton_vllm : Start the daemon")
     if t_start is None:
-        t_start = start_of(tasks, "triton_vllm : Start and enable the service")
+        t_start = start_of(tasks, "triton_vllm : Start the service")
     t_wait = start_of(tasks, "triton_vllm : Probe the server")
     t_smoke = start_of(tasks, "triton_vllm : Run the smoke inference over")
     t_after_start = after(tasks, "triton_vllm : Start the daemon") or after(
-        tasks, "triton_vllm : Start and enable the service"
+        tasks, "triton_vllm : Start the service"
     )
     need = [t_serve, t_install, t_model, t_token, t_start, t_wait, t_smoke, ttft]
     if any(x is None for x in need):

