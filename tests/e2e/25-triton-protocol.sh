@@ -37,7 +37,7 @@ cleanup() {
   fi
   if [ "$started_server" = 1 ]; then
     echo "--- teardown: stop the vLLM server this suite started"
-    ansible-playbook teardown.yml -e confirm=true >"$work/teardown.log" 2>&1 ||
+    ansible-playbook teardown.yml >"$work/teardown.log" 2>&1 ||
       { echo "teardown failed:"; tail -30 "$work/teardown.log"; }
   fi
   [ "$rc" = 0 ] || { echo "--- stand-in log:"; tail -30 "$log" 2>/dev/null || true; }
@@ -119,8 +119,10 @@ out=$(ansible localhost -e "ansible_python_interpreter=$ROOT/.venv/bin/python" \
 rc=$?
 set -e
 echo "$out" | tail -4
-[ "$rc" != 0 ] && echo "$out" | grep -q "cannot query Triton at 127.0.0.1:$GRPC_PORT" ||
-  { echo "FAIL: triton_infer against a stopped server did not fail clearly" >&2; exit 1; }
+if [ "$rc" = 0 ] || ! echo "$out" | grep -q "cannot query Triton at 127.0.0.1:$GRPC_PORT"; then
+  echo "FAIL: triton_infer against a stopped server did not fail clearly" >&2
+  exit 1
+fi
 
 # NVIDIA's load generator against the stand-in, when the benchmark tooling is installed (the
 # benchmark suite installs it; it is not needed for the checks above).
