@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TEST STAND-IN for `tritonserver` inside the Molecule scenario triton_container.
 
@@ -107,7 +107,7 @@ def main(argv):
     log("I", "Started GRPCInferenceService at %s:%d" % (args.grpc_address, args.grpc_port))
     log("I", "Started Metrics Service at %s:%d" % (args.metrics_address, args.metrics_port))
     while True:
-        conn, _ = grpc.accept()
+        conn, _peer = grpc.accept()
         conn.close()
 
 
