@@ -22,6 +22,7 @@ fi
 
 work=$(mktemp -d /tmp/llmserve-50.XXXXXX)
 RES=$work/results
+mkdir -p "$work/ws"
 WS=$work/ws
 RUN_DIR=/var/lib/llmserve/vllm-cpu/run
 started_server=0
