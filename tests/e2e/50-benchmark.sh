@@ -122,8 +122,9 @@ for pid, r in rows.items():
     print("ok: %s %s out tok/s %.1f (server %.1f, ratio %.3f), TTFT p50 %.2f ms, ITL p50 %.2f ms"
           % (engine, pid, tps, s["output_token_throughput"]["mean"], r["fidelity"],
              m["ttft_ms_p50"]["mean"], m["itl_ms_p50"]["mean"]))
-    if engine == "aiperf":  # server token counts: client and server agree
-        assert abs(r["fidelity"] - 1) < 0.05, r["fidelity"]
+    # the client's token rate and the server's own counter describe the same window: they
+    # agree within the tools' counting differences (scripts/bench_fidelity.py prints them)
+    assert 0.8 < r["fidelity"] < 1.25, r["fidelity"]
 c1, c4 = (rows["default__in32-out16__c%d" % c]["metrics"]["output_token_throughput"]["mean"] for c in (1, 4))
 print("ok: concurrency 4 / 1 throughput x%.2f" % (c4 / c1))
 PY
