@@ -94,7 +94,9 @@ class Runner:
             f.write(out or "")
             f.write(err or "")
         if rc != 0:
-            detail = _tail(err) or _tail(out)
+            detail = _tail(err, 2) or _tail(out, 2)
+            if len(detail) > 600:
+                detail = detail[:200] + " ... " + detail[-380:]
             if self.ctx["engine"] == "aiperf":
                 detail = self._aiperf_errors(out_dir) or detail
             raise PointError("%s exited with rc=%s: %s" % (self.ctx["engine"], rc, detail))
