@@ -167,6 +167,12 @@ CAUSES = [
         "VLLM_CPU_KVCACHE_SPACE (triton_vllm_cpu_kvcache_space_gib).",
     ),
     (
+        "shared_memory_too_small",
+        r"Insufficient space in /dev/shm|No space left on device: '/dev/shm",
+        "/dev/shm is too small for vLLM's shared-memory queues: in a container raise it "
+        "(docker --shm-size 2g, or --ipc=host); on a host, check the size of the /dev/shm tmpfs.",
+    ),
+    (
         "model_not_found",
         r"Repository Not Found|is not a local folder and is not a valid model identifier|"
         r"LocalEntryNotFoundError|We couldn't connect to 'https://huggingface.co'|"

