@@ -68,7 +68,7 @@ expect_fail() { # NAME PATTERN ARGS...: benchmark.yml must fail with PATTERN, be
     fail "$name: the load generator ran before the error"
   ok "$name fails with: $(grep -oE -m1 -- "$pattern.*" "$work/$name.log" | cut -c1-150)"
 }
-result_dir() { ls -d "$RES/$1"/*/ | head -1; }
+result_dir() { find "$RES/$1" -mindepth 1 -maxdepth 1 -type d | sort | head -1; }
 
 curl -sf -m 5 http://127.0.0.1:8000/v1/models >/dev/null || started_server=1
 
