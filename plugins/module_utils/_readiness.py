@@ -167,6 +167,12 @@ CAUSES = [
         "VLLM_CPU_KVCACHE_SPACE (triton_vllm_cpu_kvcache_space_gib).",
     ),
     (
+        "missing_cxx_compiler",
+        r"InvalidCxxCompiler|No working C\+\+ compiler",
+        "torch.compile needs a C++ compiler on the server host: install g++ "
+        "(triton_vllm_cpu_os_packages installs it on Debian/Ubuntu), or pass --enforce-eager.",
+    ),
+    (
         "shared_memory_too_small",
         r"Insufficient space in /dev/shm|No space left on device: '/dev/shm",
         "/dev/shm is too small for vLLM's shared-memory queues: in a container raise it "
