@@ -14,7 +14,7 @@ WORK=$(mktemp -d /tmp/llmserve-e2e-model-repo.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 REPO="$WORK/repo"
 PLAY=tests/e2e/playbooks/model_repo_apply.yml
-BASE=(-i localhost, -c local -e "ansible_python_interpreter=$ROOT/.venv/bin/python"
+BASE=(-i "localhost," -c local -e "ansible_python_interpreter=$ROOT/.venv/bin/python"
       -e model_repo_runtime=triton -e model_repo_triton_tag=24.05
       -e model_repo_gpu_count=4 -e model_repo_gpu_memory_gib=47.99)
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -208,7 +208,7 @@ def test_malformed_override_name():
 
 @pytest.mark.parametrize("value", [0, 1.5, -0.1])
 def test_gpu_memory_utilization_range(value):
-    _, errors = ea.check_values({"gpu_memory_utilization": value}, "0.4.0.post1")
+    _unused, errors = ea.check_values({"gpu_memory_utilization": value}, "0.4.0.post1")
     assert len(errors) == 1 and "gpu_memory_utilization must be > 0 and <= 1" in errors[0]
     assert "got %s" % value in errors[0]
 
@@ -220,11 +220,11 @@ def test_gpu_memory_utilization_one_is_fine():
 
 def test_tp_larger_than_gpus_and_not_dividing_heads():
     facts = {"num_attention_heads": 64, "max_context": 8192}
-    _, errors = ea.check_values({"tensor_parallel_size": 8}, "0.5.5", facts, gpu_count=4)
+    _unused, errors = ea.check_values({"tensor_parallel_size": 8}, "0.5.5", facts, gpu_count=4)
     assert errors == [
         "tensor_parallel_size 8 is larger than the 4 GPU(s) of this host: use at most 4"
     ]
-    _, errors = ea.check_values({"tensor_parallel_size": 3}, "0.5.5", facts, gpu_count=4)
+    _unused, errors = ea.check_values({"tensor_parallel_size": 3}, "0.5.5", facts, gpu_count=4)
     assert "does not divide the model's 64 attention heads" in errors[0]
 
 
@@ -237,14 +237,14 @@ def test_types_are_checked_and_coerced():
 
 
 def test_gptq_needs_float16():
-    _, errors = ea.check_values({"quantization": "gptq", "dtype": "bfloat16"}, "0.4.0.post1")
+    _unused, errors = ea.check_values({"quantization": "gptq", "dtype": "bfloat16"}, "0.4.0.post1")
     assert "not valid for quantization gptq" in errors[0]
-    _, errors = ea.check_values({"quantization": "gptq", "dtype": "float16"}, "0.4.0.post1")
+    _unused, errors = ea.check_values({"quantization": "gptq", "dtype": "float16"}, "0.4.0.post1")
     assert errors == []
 
 
 def test_max_model_len_within_context():
-    _, errors = ea.check_values({"max_model_len": 16384}, "0.32.0", {"max_context": 8192})
+    _unused, errors = ea.check_values({"max_model_len": 16384}, "0.32.0", {"max_context": 8192})
     assert "larger than the model's context of 8192" in errors[0]
 
 
