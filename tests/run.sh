@@ -2,6 +2,8 @@
 # The project's test command (README "Test"): set-up, lint, sanity, unit, then every
 # integration suite in tests/e2e/ in name order. `tests/run.sh STAGE...` runs only the
 # named stages (setup lint sanity unit e2e) or e2e suites by file name (e.g. 20-serving).
+# Every step runs even when an earlier one failed (set-up excepted); the summary at the end
+# lists the failures and the exit code is non-zero when there was any.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -9,23 +11,33 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 stage() { printf '\n===== %s =====\n' "$*"; }
+failed=()
+step() {  # step NAME COMMAND... : run one check, remember a failure, go on
+  local name=$1 start=$SECONDS rc=0
+  shift
+  stage "$name"
+  "$@" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    failed+=("$name (exit $rc)")
+    echo "----- FAILED: $name (exit $rc, $((SECONDS - start)) s)"
+  else
+    echo "----- ok: $name ($((SECONDS - start)) s)"
+  fi
+}
 
 run_setup() { stage setup; tests/setup-dev.sh; }
 run_lint() {
-  stage "lint: ansible-lint --profile production"
-  ansible-lint --profile production --offline
-  stage "lint: ruff"
-  ruff check .
-  ruff format --check .
+  step "lint: ansible-lint --profile production" ansible-lint --profile production --offline
+  step "lint: ruff check" ruff check .
+  step "lint: ruff format --check" ruff format --check .
 }
-run_sanity() { stage "ansible-test sanity"; tests/sanity.sh; }
-run_unit() { stage "unit: pytest"; python -m pytest -q tests/unit; }
-run_e2e_one() { stage "e2e: $1"; "$1"; }
+run_sanity() { step "ansible-test sanity" tests/sanity.sh; }
+run_unit() { step "unit: pytest" python -m pytest -q tests/unit; }
 run_e2e() {
   local f
   for f in tests/e2e/[0-9]*.sh; do
     [ -e "$f" ] || continue
-    run_e2e_one "$f"
+    step "e2e: $f" "$f"
   done
 }
 
@@ -38,7 +50,12 @@ for s in "$@"; do
     *)
       f=$(find tests/e2e -maxdepth 1 -name "$s*.sh" | sort | head -1)
       [ -n "$f" ] || { echo "tests/run.sh: unknown stage or suite '$s'" >&2; exit 2; }
-      run_e2e_one "$f" ;;
+      step "e2e: $f" "$f" ;;
   esac
 done
+if [ "${#failed[@]}" -gt 0 ]; then
+  stage "FAILED: ${#failed[@]} step(s)"
+  printf '  %s\n' "${failed[@]}"
+  exit 1
+fi
 stage "all requested stages passed"

@@ -8,6 +8,7 @@ ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH"
 work=$(mktemp -d /tmp/llmserve-collection.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+printf "[defaults]\n" > "$work/empty.cfg"
 
 echo "--- syntax-check the root entry points from the checkout"
 for p in site benchmark teardown; do
@@ -23,11 +24,12 @@ if tar -tzf "$tarball" | grep -qE '(^|/)(\.venv|\.collections|tests/output|bench
   echo "FAIL: build includes development-only paths" >&2
   exit 1
 fi
-ansible-galaxy collection install --offline -p "$work/collections" "$tarball" >/dev/null
+ANSIBLE_CONFIG="$work/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$work/collections" \
+  ansible-galaxy collection install --offline --force -p "$work/collections" "$tarball" >/dev/null
 installed="$work/collections/ansible_collections/llmserve/triton"
 [ -f "$installed/MANIFEST.json" ] || { echo "FAIL: collection not installed" >&2; exit 1; }
 for p in site benchmark teardown provision; do
-  (cd "$work" && ANSIBLE_CONFIG=/dev/null ANSIBLE_COLLECTIONS_PATH="$work/collections" \
+  (cd "$work" && ANSIBLE_CONFIG="$work/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$work/collections" \
     ansible-playbook -i localhost, --syntax-check "llmserve.triton.$p" >/dev/null)
   echo "ok: llmserve.triton.$p (installed collection)"
 done
@@ -36,7 +38,7 @@ echo "--- ansible-doc renders every module of the installed collection"
 for f in "$installed"/plugins/modules/*.py; do
   [ -e "$f" ] || continue
   m=$(basename "$f" .py)
-  out=$(ANSIBLE_CONFIG=/dev/null ANSIBLE_COLLECTIONS_PATH="$work/collections" ansible-doc "llmserve.triton.$m")
+  out=$(ANSIBLE_CONFIG="$work/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$work/collections" ansible-doc "llmserve.triton.$m")
   grep -q "OPTIONS" <<<"$out" || { echo "FAIL: ansible-doc llmserve.triton.$m has no OPTIONS" >&2; exit 1; }
   grep -q "RETURN VALUES" <<<"$out" || { echo "FAIL: ansible-doc llmserve.triton.$m has no RETURN VALUES" >&2; exit 1; }
   echo "ok: ansible-doc llmserve.triton.$m"
