@@ -167,10 +167,12 @@ CAUSES = [
         "VLLM_CPU_KVCACHE_SPACE (triton_vllm_cpu_kvcache_space_gib).",
     ),
     (
-        "missing_cxx_compiler",
-        r"InvalidCxxCompiler|No working C\+\+ compiler",
-        "torch.compile needs a C++ compiler on the server host: install g++ "
-        "(triton_vllm_cpu_os_packages installs it on Debian/Ubuntu), or pass --enforce-eager.",
+        "missing_cxx_toolchain",
+        r"InvalidCxxCompiler|No working C\+\+ compiler|CppCompileError|"
+        r"fatal error: Python\.h: No such file",
+        "torch.compile builds C++ kernels at start and needs g++ and the Python headers on the "
+        "server host: install g++ and python3-dev (triton_vllm_cpu_os_packages does on "
+        "Debian/Ubuntu), or pass --enforce-eager.",
     ),
     (
         "shared_memory_too_small",

