@@ -117,7 +117,7 @@ def test_probe_plans():
         ("server ready", "http://h:8000/v2/health/ready"),
         ("model ready", "http://h:8000/v2/models/m/ready"),
     ]
-    assert [u for _, u in r.probe_plan("openai", "http://h:8000", "m")] == [
+    assert [u for _label, u in r.probe_plan("openai", "http://h:8000", "m")] == [
         "http://h:8000/health",
         "http://h:8000/v1/models",
     ]

@@ -68,7 +68,7 @@ def dead_pid():
 
 
 def test_ready(server, tmp_path, capsys):
-    url, _ = server
+    url, _requests = server
     args = dict(
         url=url,
         kind="openai",
@@ -84,7 +84,7 @@ def test_ready(server, tmp_path, capsys):
 
 
 def test_model_not_listed_keeps_waiting(server, tmp_path, capsys):
-    url, _ = server
+    url, _requests = server
     args = dict(url=url, kind="openai", model="llama3-70b", wait=1, interval=0.2)
     t0 = time.time()
     rc, out = run_module(args, capsys)
