@@ -122,7 +122,18 @@ def parse_aiperf(data):
     if out["output_tokens_total"] is None:
         out["output_tokens_total"] = _avg(data, "total_osl")
     out["duration_s"] = _avg(data, "benchmark_duration")
+    _drop_unmeasured_itl(out)
     return out
+
+
+def _drop_unmeasured_itl(out):
+    """An ITL of exactly 0 for multi-token answers is no measurement: the client read every
+    streamed token in one go (tokens came faster than it reads; seen with AIPerf on 2 cores),
+    so the inter-token gaps are unknown. Report them as missing rather than as 0 ms."""
+    itl = [out.get("itl_ms_" + stat) for stat in STATS]
+    if (out.get("osl_avg") or 0) > 1 and itl and all(v == 0 for v in itl if v is not None):
+        for stat in STATS:
+            out["itl_ms_" + stat] = None
 
 
 def parse_export_file(path, engine, planned_requests=None):

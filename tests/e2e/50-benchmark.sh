@@ -112,7 +112,11 @@ for pid, r in rows.items():
     m, s = r["metrics"], r["server_metrics"]
     assert r["repeats"] == 2, r["repeats"]
     tps = m["output_token_throughput"]["mean"]
-    assert tps > 0 and m["ttft_ms_p50"]["mean"] > 0 and m["itl_ms_p99"]["mean"] > 0, m
+    assert tps > 0 and m["ttft_ms_p50"]["mean"] > 0, m
+    # ITL is measured (> 0), or, for AIPerf only, reported missing when its client read every
+    # streamed token in one go (never as 0 ms; see _bench_parse._drop_unmeasured_itl)
+    itl = m.get("itl_ms_p99", {}).get("mean")
+    assert (itl is not None and itl > 0) or (engine == "aiperf" and itl is None), m
     # every request asked for exactly 16 tokens (min_tokens=max_tokens): the server's own
     # counter rose by 16 per request in each measured window
     reqs = m["request_count"]["mean"]
@@ -121,7 +125,7 @@ for pid, r in rows.items():
     assert ("%.1f" % tps) in md, ("%.1f" % tps, pid)
     print("ok: %s %s out tok/s %.1f (server %.1f, ratio %.3f), TTFT p50 %.2f ms, ITL p50 %.2f ms"
           % (engine, pid, tps, s["output_token_throughput"]["mean"], r["fidelity"],
-             m["ttft_ms_p50"]["mean"], m["itl_ms_p50"]["mean"]))
+             m["ttft_ms_p50"]["mean"], m.get("itl_ms_p50", {}).get("mean") or float("nan")))
     # the client's token rate and the server's own counter describe the same window: they
     # agree within the tools' counting differences (scripts/bench_fidelity.py prints them)
     assert 0.8 < r["fidelity"] < 1.25, r["fidelity"]

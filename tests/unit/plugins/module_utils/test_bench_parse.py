@@ -116,3 +116,19 @@ def test_wrong_tool_export_is_refused():
         bp.parse_aiperf(data)
     with pytest.raises(bp.ExportError):
         bp.parse_genai_perf({"foo": 1})
+
+
+def test_aiperf_itl_of_zero_on_multi_token_answers_is_not_a_measurement():
+    # captured in CI-like conditions: AIPerf read all 16 streamed tokens in one go, so its
+    # export says ITL 0 ms and TTFT == request latency
+    data = _load(FIX, "aiperf_single_read_c1_profile_export_aiperf.json")
+    assert data["inter_token_latency"]["max"] == 0.0
+    rec = bp.parse_aiperf(data)
+    assert rec["osl_avg"] == 16.0
+    assert all(rec["itl_ms_" + s] is None for s in bp.STATS)
+    assert rec["ttft_ms_p50"] == data["time_to_first_token"]["p50"] > 0
+
+
+def test_aiperf_real_itl_is_kept():
+    rec = bp.parse_aiperf(_sample("aiperf_c4_ci", "profile_export_aiperf.json"))
+    assert rec["itl_ms_p50"] is not None and rec["itl_ms_p50"] > 0
