@@ -73,16 +73,22 @@ def find_export(artifact_dir, engine):
     raise ExportError("no %s below %s: %s did not finish a profile" % (name, artifact_dir, engine))
 
 
-def parse_genai_perf(data, planned_requests=None):
-    """genai-perf >= 0.0.4 profile_export_genai_perf.json → normalized record."""
-    if "request_throughput" not in data or "time_to_first_token" not in data:
-        raise ExportError("not a genai-perf LLM export (no request_throughput/time_to_first_token)")
+def _common(data):
+    """Fields both tools export alike: latency stats, throughputs, request count."""
     out = {}
     _latencies(data, out)
     out["output_token_throughput"] = _avg(data, "output_token_throughput")
     out["request_throughput"] = _avg(data, "request_throughput")
     count = _avg(data, "request_count")
     out["request_count"] = None if count is None else int(count)
+    return out, count
+
+
+def parse_genai_perf(data, planned_requests=None):
+    """genai-perf >= 0.0.4 profile_export_genai_perf.json → normalized record."""
+    if "request_throughput" not in data or "time_to_first_token" not in data:
+        raise ExportError("not a genai-perf LLM export (no request_throughput/time_to_first_token)")
+    out, count = _common(data)
     # perf_analyzer only exports successful requests; the shortfall against the plan is errors
     errors = 0
     if planned_requests and count is not None:
@@ -103,12 +109,7 @@ def parse_aiperf(data):
     """AIPerf 0.1x profile_export_aiperf.json → normalized record."""
     if "request_throughput" not in data or "aiperf_version" not in data and "run_info" not in data:
         raise ExportError("not an AIPerf export (no request_throughput/run_info)")
-    out = {}
-    _latencies(data, out)
-    out["output_token_throughput"] = _avg(data, "output_token_throughput")
-    out["request_throughput"] = _avg(data, "request_throughput")
-    count = _avg(data, "request_count")
-    out["request_count"] = None if count is None else int(count)
+    out, count = _common(data)
     errors = _avg(data, "error_request_count") or 0
     if not errors:
         errors = sum(int(e.get("count", 1)) for e in data.get("error_summary") or [])
