@@ -7,7 +7,6 @@ import http.server
 import json
 import os
 import sys
-import threading
 from concurrent import futures
 
 import grpc
@@ -29,7 +28,7 @@ def fixture(name):
 
 
 @pytest.fixture
-def openai_server():
+def openai_server(local_http):
     """Replays a captured /v1/completions stream; records the request bodies."""
     state = {"body": fixture("vllm_0.32.0_completions_stream_usage.txt"), "requests": []}
 
@@ -47,10 +46,7 @@ def openai_server():
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % httpd.server_address[1], state
-    httpd.shutdown()
+    return local_http(Handler), state
 
 
 class TritonLike(pb_grpc.GRPCInferenceServiceServicer):

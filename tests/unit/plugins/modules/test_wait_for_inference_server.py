@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -24,7 +23,7 @@ def fixture(name):
 
 
 @pytest.fixture
-def server():
+def server(local_http):
     """A server that answers /health and /v1/models like vLLM (ready=True) or 503s."""
     state = {"ready": True}
 
@@ -43,10 +42,7 @@ def server():
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % httpd.server_address[1], state
-    httpd.shutdown()
+    return local_http(Handler), state
 
 
 def run_module(args, capsys):
