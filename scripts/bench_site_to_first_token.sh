@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
+  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
 fi
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 

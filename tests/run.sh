@@ -12,12 +12,18 @@ export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 stage() { printf '\n===== %s =====\n' "$*"; }
 failed=()
+# A step that hangs must fail on its own instead of eating CI's time limit: every step runs
+# under `timeout` (SIGTERM to its process group, SIGKILL 60 s later).
+STEP_TIMEOUT_S=${LLMSERVE_STEP_TIMEOUT_S:-1500}
 step() {  # step NAME COMMAND... : run one check, remember a failure, go on
   local name=$1 start=$SECONDS rc=0
   shift
   stage "$name"
-  "$@" || rc=$?
-  if [ "$rc" -ne 0 ]; then
+  timeout -k 60 "$STEP_TIMEOUT_S" "$@" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    failed+=("$name (timed out after ${STEP_TIMEOUT_S} s)")
+    echo "----- FAILED: $name (timed out after $((SECONDS - start)) s)"
+  elif [ "$rc" -ne 0 ]; then
     failed+=("$name (exit $rc)")
     echo "----- FAILED: $name (exit $rc, $((SECONDS - start)) s)"
   else

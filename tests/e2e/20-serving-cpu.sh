@@ -11,7 +11,7 @@ ROOT=$PWD
 
 # The localhost serving stack (ports 8000-8002, vLLM CPU server) is shared between suites.
 if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
+  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
 fi
 
 export PATH="$ROOT/.venv/bin:$PATH"
@@ -76,6 +76,7 @@ cleanup() {
   ansible-playbook teardown.yml >"$OUT/cleanup-teardown.out" 2>&1 || true
   rm -f "$TOKEN_VARS"
   for pid in $(marked_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  [ "$FAILED" = 1 ] || rm -rf "$OUT"
   exit $rc
 }
 trap cleanup EXIT
@@ -210,5 +211,4 @@ hits=$(grep -rlF --binary-files=text "$CANARY" "$OUT" /var/log/llmserve /var/lib
 ok "canary absent after teardown"
 
 FAILED=0
-rm -rf "$OUT"
 say "20-serving-cpu: all checks passed"

@@ -17,7 +17,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 if [ -z "${LLMSERVE_LOCK_HELD:-}" ]; then
-  exec env LLMSERVE_LOCK_HELD=1 flock /tmp/llmserve-localhost.lock "$0" "$@"
+  exec env LLMSERVE_LOCK_HELD=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
 fi
 
 work=$(mktemp -d /tmp/llmserve-50.XXXXXX)

@@ -17,6 +17,15 @@ log() { printf 'dockerd.sh: %s\n' "$*" >&2; }
 
 answers() { docker info >/dev/null 2>&1; }
 
+close_inherited_fds() { # in a subshell: close every descriptor above 2
+  local fd
+  for fd in "/proc/$BASHPID/fd"/*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 our_pid() {
   local pid
   [ -s "$PIDFILE" ] || return 1
@@ -44,8 +53,13 @@ start() {
   ensure_tools
   if ! our_pid >/dev/null; then
     log "starting dockerd (log: $LOG)"
-    # setsid: the daemon must outlive the calling shell and its process group.
-    setsid dockerd >>"$LOG" 2>&1 </dev/null 9>&- &
+    # setsid: the daemon must outlive the calling shell and its process group. It must not
+    # inherit any descriptor beyond stdio either: an inherited lock (a suite's flock) or pipe
+    # (the CI runner's) would be held for the daemon's whole life.
+    (
+      close_inherited_fds
+      exec setsid dockerd >>"$LOG" 2>&1 </dev/null
+    ) &
     echo $! >"$PIDFILE"
   fi
   local i
