@@ -31,7 +31,12 @@ step() {  # step NAME COMMAND... : run one check, remember a failure, go on
   fi
 }
 
-run_setup() { stage setup; tests/setup-dev.sh; }
+run_setup() {
+  local start=$SECONDS
+  stage setup
+  tests/setup-dev.sh
+  echo "----- ok: setup ($((SECONDS - start)) s)"
+}
 run_lint() {
   step "lint: ansible-lint --profile production" ansible-lint --profile production --offline
   step "lint: ruff check" ruff check .
@@ -60,8 +65,8 @@ for s in "$@"; do
   esac
 done
 if [ "${#failed[@]}" -gt 0 ]; then
-  stage "FAILED: ${#failed[@]} step(s)"
+  stage "FAILED: ${#failed[@]} step(s) in $SECONDS s"
   printf '  %s\n' "${failed[@]}"
   exit 1
 fi
-stage "all requested stages passed"
+stage "all requested stages passed in $SECONDS s"

@@ -27,7 +27,6 @@ from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import
     choose_tensor_parallel,
     cpu_fit,
     facts_from_hf_config,
-    gpu_fit,
     kv_dtype_bytes,
     normalize_facts,
     valid_tp_sizes,
@@ -173,10 +172,11 @@ def build(
                     )
                 if tp_policy == "all_gpus":
                     tp = max(valid_tp_sizes(facts, gpus))
-            if check_fit and gpus and gpu_memory_bytes:
+            if check_fit and gpu_memory_bytes:
+                # Without a GPU count (machine unknown) the given TP is the GPU count to check.
                 fit = choose_tensor_parallel(
                     facts,
-                    gpus,
+                    gpus or int(tp),
                     gpu_memory_bytes,
                     float(merged.get("gpu_memory_utilization") or 0.9),
                     max_len,
@@ -188,20 +188,6 @@ def build(
                 )
                 fit["checked"] = True
                 tp = fit["tensor_parallel_size"]
-            elif check_fit and gpu_memory_bytes and tp:
-                fit = gpu_fit(
-                    facts,
-                    tp,
-                    gpu_memory_bytes,
-                    float(merged.get("gpu_memory_utilization") or 0.9),
-                    max_len,
-                    dtype_bytes,
-                    concurrency,
-                    gpu_overhead_bytes,
-                )
-                fit["checked"] = True
-                if not fit["fits"]:
-                    raise FitError("%s does not fit: %s" % (entry["hf_id"], fit["summary"]))
             if "tensor_parallel_size" not in merged:
                 merged["tensor_parallel_size"] = tp
                 origin["tensor_parallel_size"] = "hardware"

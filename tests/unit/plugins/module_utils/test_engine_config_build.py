@@ -130,3 +130,21 @@ def test_several_bad_overrides_give_one_error_each():
 def test_concurrency_raises_the_kv_need():
     with pytest.raises(ConfigError, match="concurrency 64 needs 524k tokens"):
         build("llama3-70b", PRESETS, "triton", "24.05", concurrency=64, **machine("A6000x4"))
+
+
+def test_given_tp_is_fit_checked_without_a_gpu_count():
+    # Per-GPU memory known (model_repo_gpu_memory_gib) but no GPU count: the TP the user gives
+    # is what gets checked, and a TP too small for the weights fails with the numbers.
+    mem = {
+        "gpu_memory_bytes": HARDWARE["__model_repo_machine_types"]["A6000x4"]["gpu_memory_gib"]
+        * GIB
+    }
+    ok = build(
+        "llama3-70b", PRESETS, "triton", "24.05", engine_args={"tensor_parallel_size": 4}, **mem
+    )
+    assert ok["tensor_parallel_size"] == 4 and ok["fit"]["checked"] and ok["fit"]["fits"]
+    assert ok["fit"]["tp_inferred"] is False
+    with pytest.raises(ConfigError, match=r"does not fit: needs .* at tensor_parallel_size 2"):
+        build(
+            "llama3-70b", PRESETS, "triton", "24.05", engine_args={"tensor_parallel_size": 2}, **mem
+        )
