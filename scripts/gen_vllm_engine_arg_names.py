@@ -267,14 +267,37 @@ def render(tags, names, types, sources, openai, cpu):
         w("    %s: (%s)," % (q(k), kinds))
     w("}")
     w("")
-    w("# vLLM version -> sorted valid engine-arg names")
-    w("ENGINE_ARG_NAMES = {")
+    w("# Engine-arg names, oldest vLLM first, each version as its changes against the one")
+    w("# before it: (version, names added, names removed). ENGINE_ARG_NAMES is built from it.")
+    w("ENGINE_ARG_CHANGES = (")
+    previous = set()
     for v in sorted(names, key=_vkey):
-        w("    %s: (" % q(v))
-        for n in sorted(names[v]):
-            w("        %s," % q(n))
+        current = set(names[v])
+        w("    (")
+        w("        %s," % q(v))
+        for part in (current - previous, previous - current):
+            if len(part) < 2:  # ruff format's spelling of empty and one-item tuples
+                w("        (%s)," % "".join("%s," % q(n) for n in part))
+                continue
+            w("        (")
+            for n in sorted(part):
+                w("            %s," % q(n))
+            w("        ),")
         w("    ),")
-    w("}")
+        previous = current
+    w(")")
+    w("")
+    w("")
+    w("def _names_by_version(changes):")
+    w("    names, current = {}, set()")
+    w("    for version, added, removed in changes:")
+    w("        current = (current - set(removed)) | set(added)")
+    w("        names[version] = tuple(sorted(current))")
+    w("    return names")
+    w("")
+    w("")
+    w("# vLLM version -> sorted valid engine-arg names")
+    w("ENGINE_ARG_NAMES = _names_by_version(ENGINE_ARG_CHANGES)")
     return "\n".join(out) + "\n"
 
 
