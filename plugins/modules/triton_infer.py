@@ -213,29 +213,17 @@ def main():
         module.fail_json(msg="timeout must be positive, got %s" % p["timeout"])
     base = dict(changed=False, protocol=p["protocol"], model=p["model"])
     try:
+        request = [p[k] for k in ("url", "model", "prompt", "max_tokens", "temperature", "timeout")]
         if p["protocol"] == "openai":
             result = openai_infer(
-                p["url"],
-                p["model"],
-                p["prompt"],
-                p["max_tokens"],
-                p["temperature"],
-                p["timeout"],
+                *request,
                 api_key=p["api_key"],
                 ignore_eos=p["ignore_eos"],
                 validate_certs=p["validate_certs"],
             )
         else:
             try:
-                result = triton_infer(
-                    p["url"],
-                    p["model"],
-                    p["prompt"],
-                    p["max_tokens"],
-                    p["temperature"],
-                    p["timeout"],
-                    ignore_eos=p["ignore_eos"],
-                )
+                result = triton_infer(*request, ignore_eos=p["ignore_eos"])
             except ImportError as exc:
                 module.fail_json(
                     msg=missing_required_lib(
