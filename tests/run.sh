@@ -45,11 +45,14 @@ run_lint() {
 run_sanity() { step "ansible-test sanity" tests/sanity.sh; }
 run_unit() { step "unit: pytest" python -m pytest -q tests/unit; }
 run_e2e() {
-  local f
+  local f docker_was_up=1
+  tests/lib/dockerd.sh status >/dev/null 2>&1 || docker_was_up=0
   for f in tests/e2e/[0-9]*.sh; do
     [ -e "$f" ] || continue
     step "e2e: $f" "$f"
   done
+  # The suites share one Docker daemon; stop it if they started it (none left running).
+  [ "$docker_was_up" = 1 ] || tests/lib/dockerd.sh stop || true
 }
 
 if [ "$#" -eq 0 ]; then
