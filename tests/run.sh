@@ -41,6 +41,8 @@ run_lint() {
   step "lint: ansible-lint --profile production" ansible-lint --profile production --offline
   step "lint: ruff check" ruff check .
   step "lint: ruff format --check" ruff format --check .
+  step "lint: antsibull-changelog lint" antsibull-changelog lint
+  step "lint: shellcheck" sh -c "git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck"
 }
 run_sanity() { step "ansible-test sanity" tests/sanity.sh; }
 run_unit() { step "unit: pytest" python -m pytest -q tests/unit; }
