@@ -5,9 +5,11 @@
 # (changed=0), then the preflight of a model that cannot fit the host's GPUs, which must fail
 # before anything is written, with the numbers. Needs ansible-core for the python3 on the
 # host (ANSIBLE_PLAYBOOK overrides the command). Writes logs and the nvidia-smi output to
-# OUT_DIR; the captures in tests/unit/fixtures/nvidia_smi/ came from such runs.
+# OUT_DIR; tests/device/captured-h100/ is such a run's output.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
+# shellcheck source=tests/lib/recap.sh
+. tests/lib/recap.sh
 OUT_DIR=${1:-${OUT:-/tmp/llmserve-device}}
 mkdir -p "$OUT_DIR"
 PY=$(command -v python3)
@@ -21,7 +23,7 @@ pb() { # pb NAME ARGS... -> output in OUT_DIR/NAME.log, the PLAY RECAP line prin
   shift
   "${PLAYBOOK[@]}" -i localhost, -e "ansible_python_interpreter=$PY" -e "device_repo=$REPO" \
     "$@" >"$OUT_DIR/$name.log" 2>&1 || rc=$?
-  printf '%-12s rc=%s  %s\n' "$name" "$rc" "$(grep -E '^localhost +:' "$OUT_DIR/$name.log" | tail -1)"
+  printf '%-12s rc=%s  %s\n' "$name" "$rc" "$(recap_line "$OUT_DIR/$name.log")"
   return $rc
 }
 check() { # check DESCRIPTION CONDITION...
@@ -29,7 +31,6 @@ check() { # check DESCRIPTION CONDITION...
   shift
   if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; rc_all=1; fi
 }
-recap() { grep -E '^localhost +:' "$OUT_DIR/$1.log" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2; }
 
 nvidia-smi --query-gpu=index,name,uuid,memory.total,driver_version,compute_cap,pci.bus_id \
   --format=csv,noheader,nounits | tee "$OUT_DIR/nvidia-smi-query.txt"
@@ -39,7 +40,7 @@ check "check mode passes and writes no repository" test -z "$(ls -A "$REPO")"
 pb apply tests/device/gpu_host.yml
 check "apply wrote the repository" test -s "$(find "$REPO" -name model.json | head -1)"
 pb again tests/device/gpu_host.yml
-check "re-apply changed nothing" test "$(recap again changed)" = 0
+check "re-apply changed nothing" test "$(recap "$OUT_DIR/again.log" changed)" = 0
 grep -A4 'Show what the host reported' "$OUT_DIR/apply.log" | grep -E 'driver|GPUs|tensor' | sed 's/^ *//'
 
 before=$(find "$REPO" -type f -exec md5sum {} + | sort)

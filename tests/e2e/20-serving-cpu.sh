@@ -52,9 +52,8 @@ marked_pids() { # live processes carrying the service marker in their environmen
 }
 pid_alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$1/status" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-recap() { # recap FILE FIELD -> the value of FIELD= in the localhost PLAY RECAP line
-  grep -E '^localhost[[:space:]]+:' "$1" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2
-}
+# shellcheck source=tests/lib/recap.sh
+. "$ROOT/tests/lib/recap.sh"
 play() { # play NAME ARGS... : ansible-playbook with -vvv and the canary token, output to OUT/NAME
   local name=$1
   shift

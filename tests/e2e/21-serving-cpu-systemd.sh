@@ -31,12 +31,13 @@ fail() {
 }
 say() { printf '\n--- %s\n' "$*"; }
 inside() { docker exec "$NAME" "$@"; }
-recap() { grep -E "^${NAME}[[:space:]]+:" "$1" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2; }
+# shellcheck source=tests/lib/recap.sh
+. "$ROOT/tests/lib/recap.sh"
 play() {
   local name=$1 t0=$SECONDS rc=0
   shift
   ansible-playbook -i "$OUT/inventory.yml" "$@" >"$OUT/$name.out" 2>&1 || rc=$?
-  printf '  (%s: rc=%s, %ss, changed=%s)\n' "$name" "$rc" $((SECONDS - t0)) "$(recap "$OUT/$name.out" changed)"
+  printf '  (%s: rc=%s, %ss, changed=%s)\n' "$name" "$rc" $((SECONDS - t0)) "$(recap "$OUT/$name.out" changed "$NAME")"
   return $rc
 }
 cleanup() {
@@ -116,9 +117,9 @@ ok "unit active+enabled, MainPID $MAINPID (user llmserve), /v1/models lists demo
 
 say "2. site.yml again and --check: no change, same MainPID"
 play apply2 site.yml || { tail -60 "$OUT/apply2.out"; fail "second site.yml"; }
-[ "$(recap "$OUT/apply2.out" changed)" = 0 ] || fail "second run reported changes"
+[ "$(recap "$OUT/apply2.out" changed "$NAME")" = 0 ] || fail "second run reported changes"
 play check2 site.yml --check || { tail -60 "$OUT/check2.out"; fail "check mode on the served host"; }
-[ "$(recap "$OUT/check2.out" changed)" = 0 ] || fail "check mode predicts changes"
+[ "$(recap "$OUT/check2.out" changed "$NAME")" = 0 ] || fail "check mode predicts changes"
 [ "$(inside systemctl show -p MainPID --value "$UNIT")" = "$MAINPID" ] || fail "the unit restarted"
 ok "changed=0 (apply and check), MainPID $MAINPID unchanged"
 
@@ -139,7 +140,7 @@ if inside pgrep -u llmserve >/dev/null; then fail "processes of llmserve remain:
 if inside pgrep -f "$VENV/bin/" >/dev/null; then fail "venv processes remain"; fi
 inside test ! -e "$VENV" || fail "venv remains"
 play teardown2 teardown.yml || fail "second teardown"
-[ "$(recap "$OUT/teardown2.out" changed)" = 0 ] || fail "second teardown reported changes"
+[ "$(recap "$OUT/teardown2.out" changed "$NAME")" = 0 ] || fail "second teardown reported changes"
 ok "unit gone, no llmserve process, venv removed; second teardown changed=0"
 
 FAILED=0

@@ -84,7 +84,8 @@ ansible-playbook tests/e2e/playbooks/25-triton-protocol.yml \
   -e "bare_python=$bare_python"
 
 echo "--- the triton runtime's client venv: check mode, install, idempotent re-run, smoke inference"
-recap() { grep -E '^localhost[[:space:]]+:' "$1" | tail -1 | grep -oE "$2=[0-9]+" | cut -d= -f2; }
+# shellcheck source=tests/lib/recap.sh
+. "$ROOT/tests/lib/recap.sh"
 client_play() {
   ansible-playbook tests/e2e/playbooks/25-client-venv.yml "$@" \
     -e "client_venv=$work/client-venv standin_grpc_port=$GRPC_PORT model_name=$model_name"
