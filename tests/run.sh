@@ -20,7 +20,8 @@ step() {  # step NAME COMMAND... : run one check, remember a failure, go on
   shift
   stage "$name"
   timeout -k 60 "$STEP_TIMEOUT_S" "$@" || rc=$?
-  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+  # 124: timeout's TERM ended it; 137: its KILL did, unless something else killed it earlier
+  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ $((SECONDS - start)) -ge "$STEP_TIMEOUT_S" ]; }; then
     failed+=("$name (timed out after ${STEP_TIMEOUT_S} s)")
     echo "----- FAILED: $name (timed out after $((SECONDS - start)) s)"
   elif [ "$rc" -ne 0 ]; then
