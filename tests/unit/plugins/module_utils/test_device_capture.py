@@ -33,9 +33,15 @@ def words(text):
     return " ".join(text.split())
 
 
-def host_gpus():
+def host_fact():
+    """The llmserve_gpu fact of the captured host, from its nvidia-smi query."""
     fact = smi.build_fact(smi.parse_query(read("nvidia-smi-query.txt")))
     assert fact["present"] and fact["gpus"][0]["name"] == "NVIDIA H100 80GB HBM3"
+    return fact
+
+
+def host_gpus():
+    fact = host_fact()
     return {
         "gpu_count": fact["count"],
         "gpu_memory_bytes": fact["memory_per_gpu_mib"] / 1024.0 * GIB,
@@ -44,7 +50,7 @@ def host_gpus():
 
 def test_driver_kept_and_gpus_reported_as_captured():
     log = words(read("apply.log"))
-    fact = smi.build_fact(smi.parse_query(read("nvidia-smi-query.txt")))
+    fact = host_fact()
     branch = smi.driver_branch(fact["driver_version"])
     assert "driver %s (branch %s, min 550): keep" % (fact["driver_version"], branch) in log
     gpu = fact["gpus"][0]
