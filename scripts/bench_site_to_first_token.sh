@@ -14,9 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
-fi
+# shellcheck source=tests/lib/localhost_lock.sh
+. "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 mode=cold runs=1 json="" keep=0

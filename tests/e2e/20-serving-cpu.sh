@@ -10,9 +10,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 # The localhost serving stack (ports 8000-8002, vLLM CPU server) is shared between suites.
-if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
-fi
+# shellcheck source=tests/lib/localhost_lock.sh
+. "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"

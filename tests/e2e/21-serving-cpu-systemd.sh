@@ -11,9 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # CPU: one vLLM server at a time on this machine.
-if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
-fi
+# shellcheck source=tests/lib/localhost_lock.sh
+. "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_NOCOLOR=1
 
 NAME=llmserve-e2e-systemd

@@ -15,9 +15,8 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
 # Ports 8000-8002 and the CPU are shared with the other serving suites.
-if [ -z "${LLMSERVE_LOCKED:-}" ]; then
-  exec env LLMSERVE_LOCKED=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
-fi
+# shellcheck source=tests/lib/localhost_lock.sh
+. "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 
 UPSTREAM=${LLMSERVE_UPSTREAM:-http://127.0.0.1:8000}
 HTTP_PORT=18000

@@ -16,9 +16,8 @@ ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
-if [ -z "${LLMSERVE_LOCK_HELD:-}" ]; then
-  exec env LLMSERVE_LOCK_HELD=1 flock -o -w "${LLMSERVE_LOCK_WAIT_S:-1800}" /tmp/llmserve-localhost.lock "$0" "$@"
-fi
+# shellcheck source=tests/lib/localhost_lock.sh
+. "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 
 work=$(mktemp -d /tmp/llmserve-50.XXXXXX)
 RES=$work/results
