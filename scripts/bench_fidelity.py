@@ -5,7 +5,7 @@
     scripts/bench_fidelity.py benchmarks/<run>/ [benchmarks/<run2>/ ...]
 
 (a) fidelity: per point, the client's output tokens/s against the rate of the server's own
-    counter (vllm:generation_tokens_total over the client's measured window), as a ratio;
+    counter (vllm:generation_tokens_total over the window of the client's rates), as a ratio;
     1.0 means both counted the same tokens. genai-perf re-tokenizes the streamed text, so its
     ratio drifts from 1; AIPerf with --use-server-token-count takes the server's usage.
 (b) overhead: the sweep's wall time (every load-generator run, warm-ups included, tool start

@@ -127,6 +127,19 @@ def parse_aiperf(data):
     return out
 
 
+def rate_window_s(rec):
+    """The window (s) the client's own rates are over, to turn the server's counters into
+    rates over the same one. It is not always duration_s: AIPerf divides by its observation
+    window, which can be longer than its benchmark_duration (first request to last response)."""
+    tokens, tps = rec.get("output_tokens_total"), rec.get("output_token_throughput")
+    if tokens and tps:
+        return tokens / tps
+    count, rps = rec.get("request_count"), rec.get("request_throughput")
+    if count and rps:
+        return count / rps
+    return rec.get("duration_s")
+
+
 def _drop_unmeasured_itl(out):
     """An ITL of exactly 0 for multi-token answers is no measurement: the client read every
     streamed token in one go (tokens came faster than it reads; seen with AIPerf on 2 cores),

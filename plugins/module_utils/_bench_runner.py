@@ -135,7 +135,7 @@ class Runner:
             )
         server = {}
         if before and after:
-            server = metrics.diff(before, after, client.get("duration_s") or (t1 - t0))
+            server = metrics.diff(before, after, parse.rate_window_s(client) or (t1 - t0))
         result = {
             "client": client,
             "server": server,

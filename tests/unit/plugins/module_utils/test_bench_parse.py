@@ -132,3 +132,39 @@ def test_aiperf_itl_of_zero_on_multi_token_answers_is_not_a_measurement():
 def test_aiperf_real_itl_is_kept():
     rec = bp.parse_aiperf(_sample("aiperf_c4_ci", "profile_export_aiperf.json"))
     assert rec["itl_ms_p50"] is not None and rec["itl_ms_p50"] > 0
+
+
+def test_aiperf_rates_window_is_longer_than_its_benchmark_duration():
+    # Captured in the CPU e2e (AIPerf 0.13.0, concurrency 4, 8 x 16 tokens): AIPerf's rates are
+    # over its observation window (0.286 s here), not over benchmark_duration (0.152 s, first
+    # request to last response). The server's counters must become rates over the former.
+    data = _load(FIX, "aiperf_windowed_c4_profile_export_aiperf.json")
+    rec = bp.parse_aiperf(data)
+    assert rec["duration_s"] == data["benchmark_duration"]["avg"]
+    window = bp.rate_window_s(rec)
+    assert window == pytest.approx(rec["request_count"] / rec["request_throughput"])
+    assert window > 1.5 * rec["duration_s"]
+
+
+@pytest.mark.parametrize(
+    "engine, path",
+    [
+        ("genai-perf", ("shared_samples", "genai_perf_c1", "profile_export_genai_perf.json")),
+        ("genai-perf", ("genai_perf_0.0.16_chat_c2", "profile_export_genai_perf.json")),
+        ("aiperf", ("shared_samples", "aiperf_c1_brief_cmd", "profile_export_aiperf.json")),
+        ("aiperf", ("shared_samples", "aiperf_c4_ci", "profile_export_aiperf.json")),
+        ("aiperf", ("aiperf_0.13.0_chat_c2", "profile_export_aiperf.json")),
+        ("aiperf", ("aiperf_single_read_c1_profile_export_aiperf.json",)),
+        ("aiperf", ("aiperf_windowed_c4_profile_export_aiperf.json",)),
+    ],
+)
+def test_both_rates_of_a_tool_share_the_rate_window(engine, path):
+    # the token rate and the request rate a tool reports are over one window: rate_window_s
+    rec = bp.parse_export_file(os.path.join(FIX, *path), engine)
+    window = bp.rate_window_s(rec)
+    assert rec["request_count"] / rec["request_throughput"] == pytest.approx(window, rel=0.01)
+
+
+def test_rate_window_falls_back_to_the_duration():
+    assert bp.rate_window_s({"duration_s": 2.5}) == 2.5
+    assert bp.rate_window_s({"request_count": 8, "request_throughput": 4.0}) == 2.0

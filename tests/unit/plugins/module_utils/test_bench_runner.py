@@ -5,6 +5,7 @@ replaced by a function that drops a real captured export where the tool would wr
 import os
 import shutil
 
+import pytest
 from ansible_collections.llmserve.triton.plugins.module_utils import _bench_runner as br
 from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
 
@@ -16,19 +17,24 @@ def _read(name):
         return f.read()
 
 
+GENAI_PERF_EXPORT = ("genai_perf_0.0.16_chat_c2", "profile_export_genai_perf.json")
+
+
 class FakeTool:
-    def __init__(self, fail_on=None):
+    """Drops the captured export FIX/<export> into the artifact dir, named as the tool would."""
+
+    def __init__(self, fail_on=None, export=GENAI_PERF_EXPORT, name=GENAI_PERF_EXPORT[-1]):
         self.calls = []
         self.fail_on = fail_on
+        self.export = export
+        self.name = name
 
     def __call__(self, cmd, cwd):
         self.calls.append(cmd)
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             return 1, "", "ERROR: failed to connect to all addresses"
         out = cmd[cmd.index("--artifact-dir") + 1]
-        shutil.copy(
-            os.path.join(FIX, "genai_perf_0.0.16_chat_c2", "profile_export_genai_perf.json"), out
-        )
+        shutil.copy(os.path.join(FIX, *self.export), os.path.join(out, self.name))
         return 0, "ok", ""
 
 
@@ -101,3 +107,22 @@ def test_failure_is_recorded_and_rerun_completes_only_missing(tmp_path):
     assert summary["ran"] == ["default__in32-out16__c2"]
     assert len(tool2.calls) == 1 + 2
     assert bs.point_state(ws, "default__in32-out16__c2") == "done"
+
+
+def test_server_rate_is_over_the_client_rates_window(tmp_path):
+    # A real AIPerf export whose rates are over a window (0.286 s) longer than its
+    # benchmark_duration (0.152 s): the server's 128 tokens become a rate over the same window,
+    # so client and server agree (fidelity 1) as they counted the same 128 tokens.
+    ctx = dict(_ctx(str(tmp_path)), engine="aiperf", version="0.13.0", exe="aiperf")
+    tool = FakeTool(
+        export=("aiperf_windowed_c4_profile_export_aiperf.json",),
+        name="profile_export_aiperf.json",
+    )
+    points = _points()[:1]
+    br.Runner(ctx, tool, _metrics(), iter(range(1000)).__next__).run(points)
+    rows, failures = br.collect(str(tmp_path), points)
+    assert not failures
+    row = rows[0]
+    assert row["metrics"]["output_tokens_total"]["mean"] == 128.0
+    assert row["server_metrics"]["generation_tokens"]["mean"] == 128.0
+    assert row["fidelity"] == pytest.approx(1.0)
