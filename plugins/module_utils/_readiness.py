@@ -65,6 +65,14 @@ def current_run(lines):
     return lines
 
 
+def unavailable_reason(entry):
+    """The load error of a Triton repository-index entry, or '' (not failed, or unloaded)."""
+    if (entry or {}).get("state") != "UNAVAILABLE":
+        return ""
+    reason = (entry.get("reason") or "").strip()
+    return "" if reason in ("", "unloaded") else reason
+
+
 def pid_alive_from_stat(stat_text):
     """Whether a /proc/<pid>/stat line describes a live (not zombie/dead) process."""
     if not stat_text or ")" not in stat_text:
@@ -148,6 +156,27 @@ CAUSES = [
         "on huggingface.co and set triton_vllm_hf_token (kept in a 0600 file, never logged).",
     ),
     (
+        "backend_vllm_mismatch",
+        r"cannot import name '\w+' from 'vllm[\w.]*'|No module named 'vllm\.[\w.]+'",
+        "NVIDIA's vLLM backend imports a name this vLLM does not have: the backend release and "
+        "the vLLM version are not paired. Use a pairing listed in roles/triton_vllm/vars/"
+        "triton_cpu.yml (triton_vllm_backend_release, triton_vllm_cpu_version), or name the "
+        "measure that bridges it in triton_vllm_triton_cpu_compat.",
+    ),
+    (
+        "stub_numpy_abi",
+        r"unpack_from requires a buffer of at least",
+        "Triton's Python-backend stub reads BYTES inputs with the numpy 1.x ABI, and numpy 2.x "
+        "was imported: the stub environment must hold numpy 1.x (stub_numpy in "
+        "roles/triton_vllm/vars/triton_cpu.yml).",
+    ),
+    (
+        "stub_locale",
+        r"'ascii' codec can't decode byte",
+        "The Python-backend stub runs Python isolated with the C locale: the stub environment "
+        "needs the stub_utf8_locale measure (triton_vllm_triton_cpu_compat).",
+    ),
+    (
         "unknown_engine_arg",
         r"unrecognized arguments|unexpected keyword argument|"
         r"error: argument [^\n]*: invalid choice|No such option|Unknown engine arg",
@@ -203,10 +232,14 @@ CAUSES = [
 ]
 
 
+def _hint(cause):
+    return next(hint for name, _pattern, hint in CAUSES if name == cause)
+
+
 def classify_failure(lines, oom_killed=False, exit_code=None):
     """Likely cause of a failed start: {"cause", "hint", "evidence"} from the log lines."""
     if oom_killed:
-        return {"cause": "out_of_memory", "hint": CAUSES[2][2], "evidence": "OOM-killed"}
+        return {"cause": "out_of_memory", "hint": _hint("out_of_memory"), "evidence": "OOM-killed"}
     text = "\n".join(lines or [])
     for cause, pattern, hint in CAUSES:
         m = re.search(pattern, text)
@@ -214,7 +247,11 @@ def classify_failure(lines, oom_killed=False, exit_code=None):
             line = next((ln for ln in reversed(lines) if m.group(0) in ln), m.group(0))
             return {"cause": cause, "hint": hint, "evidence": line.strip()[:300]}
     if exit_code in (137, -9):
-        return {"cause": "out_of_memory", "hint": CAUSES[2][2], "evidence": "exit %s" % exit_code}
+        return {
+            "cause": "out_of_memory",
+            "hint": _hint("out_of_memory"),
+            "evidence": "exit %s" % exit_code,
+        }
     return {
         "cause": "unknown",
         "hint": "See the log lines above for the error.",

@@ -13,6 +13,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 import re
 
 from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import (
+    CPU_RUNTIMES,
     EngineArgsError,
     check_names,
     check_values,
@@ -145,7 +146,7 @@ def build(
     tp = merged.get("tensor_parallel_size")
     fit = {"checked": False}
     try:
-        if runtime == "vllm_cpu":
+        if runtime in CPU_RUNTIMES:
             if check_fit and host_memory_bytes:
                 fit = cpu_fit(
                     facts,

@@ -22,6 +22,9 @@ description:
   - With O(exclusive=true) every model directory in the repository that is not listed is
     removed (like C(triton remove -m all) followed by adding the listed models).
   - A Hugging Face token is never written; a model entry that holds one is rejected.
+  - config.pbtxt carries the sha256 of the model.json beside it as the parameter
+    C(llmserve_model_json_sha256), so that a running Triton reports which model.json each
+    loaded model runs (M(llmserve.triton.triton_model_control) reloads only what changed).
 author:
   - llmserve.triton contributors (@llmserve)
 attributes:
@@ -70,6 +73,14 @@ options:
   exclusive:
     description:
       - Remove every directory in O(repository) that is not a listed model. Plain files stay.
+    type: bool
+    default: false
+  replace:
+    description:
+      - Allow a listed model to take a name that the repository already gives to another
+        model (a different C(model) in its model.json, or a directory not written by this
+        module). Without it such a name collision fails before anything is written, so that
+        clients never get a different model under a name they know.
     type: bool
     default: false
   mode:
@@ -147,6 +158,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import (
     ModelRepoError,
+    collisions,
     desired_files,
     diffs,
     normalize_models,
@@ -199,6 +211,7 @@ def main():
                 ),
             ),
             exclusive=dict(type="bool", default=False),
+            replace=dict(type="bool", default=False),
             mode=dict(type="raw", default="0644"),
             directory_mode=dict(type="raw", default="0755"),
             owner=dict(type="str"),
@@ -216,6 +229,17 @@ def main():
     if os.path.exists(repo) and not os.path.isdir(repo):
         module.fail_json(msg="repository %s exists and is not a directory" % repo)
 
+    clashes = [] if module.params["replace"] else collisions(repo, models)
+    if clashes:
+        module.fail_json(
+            msg="; ".join(
+                "model name %r is already given to %s in %s; %s would be served under the same "
+                "name: give it another name (model_repo_served_name), or set "
+                "model_repo_replace: true to replace it" % (name, old, repo, new)
+                for name, old, new in clashes
+            ),
+            collisions=[{"name": n, "current": o, "requested": w} for n, o, w in clashes],
+        )
     planned = plan(repo, models, module.params["exclusive"])
     changed = bool(planned["writes"] or planned["removals"])
     dirs = sorted({os.path.dirname(path) for path, _content in desired_files(repo, models)})

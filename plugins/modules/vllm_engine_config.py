@@ -23,7 +23,7 @@ description:
     C(tensor_parallel_size) within the GPUs and dividing the attention heads, C(dtype) valid
     for the quantization, C(max_model_len) within the model's context).
   - Checks that weights plus the KV cache for C(max_model_len) x O(concurrency) fit in
-    C(GPUs x memory x gpu_memory_utilization) (or, for the vllm_cpu runtime, in the host RAM)
+    C(GPUs x memory x gpu_memory_utilization) (or, for the CPU runtimes, in the host RAM)
     and fails early with the numbers.
   - Renders the result both as Triton C(model.json) content and as C(vllm serve) flags.
   - Read-only; changes nothing on the host.
@@ -48,7 +48,7 @@ options:
   runtime:
     description: Serving runtime; picks how O(container_tag) is read.
     type: str
-    choices: [triton, vllm, vllm_cpu]
+    choices: [triton, vllm, vllm_cpu, triton_cpu]
     default: triton
   container_tag:
     description:
@@ -56,7 +56,9 @@ options:
         image name); for C(vllm) the vllm/vllm-openai tag (C(v0.32.0)).
     type: str
   vllm_version:
-    description: vLLM version of the C(vllm_cpu) runtime (default the supported CPU version).
+    description:
+      - vLLM version of the C(vllm_cpu) and C(triton_cpu) runtimes (default the supported CPU
+        version).
     type: str
   engine_args:
     description:
@@ -102,7 +104,7 @@ options:
     type: float
     default: 1.0
   host_memory_mib:
-    description: Host RAM for the C(vllm_cpu) fit (default read from /proc/meminfo).
+    description: Host RAM for the CPU runtimes' fit (default read from /proc/meminfo).
     type: int
   cpu_kv_cache_space_gib:
     description: KV cache space of the vLLM CPU runtime (C(VLLM_CPU_KVCACHE_SPACE)).
@@ -262,7 +264,9 @@ def main():
         argument_spec=dict(
             model=dict(type="str", required=True),
             presets=dict(type="dict", default={}),
-            runtime=dict(type="str", choices=["triton", "vllm", "vllm_cpu"], default="triton"),
+            runtime=dict(
+                type="str", choices=["triton", "vllm", "vllm_cpu", "triton_cpu"], default="triton"
+            ),
             container_tag=dict(type="str"),
             vllm_version=dict(type="str"),
             engine_args=dict(type="raw"),

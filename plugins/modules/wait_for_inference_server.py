@@ -19,6 +19,8 @@ description:
   - Meant to be called repeatedly with the same O(started_at) so that the role can print a
     progress line (elapsed time, process or container state, last log line) after each
     invocation; the overall deadline is O(started_at) + O(timeout).
+  - For Triton, a model that the server reports C(UNAVAILABLE) with a reason (explicit model
+    control keeps the server up when a load fails) fails the wait at once, with that reason.
   - Watches the server process through a pidfile, a systemd unit or a Docker container. When
     the process is gone, or the overall deadline passes, the module fails with the last
     O(log_lines) log lines and the likely cause (out of memory, unknown engine argument,
@@ -156,6 +158,7 @@ from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._model_control import parse_index
 from ansible_collections.llmserve.triton.plugins.module_utils._readiness import (
     classify_failure,
     current_run,
@@ -169,6 +172,7 @@ from ansible_collections.llmserve.triton.plugins.module_utils._readiness import 
     progress_line,
     systemd_state,
     tail,
+    unavailable_reason,
 )
 
 
@@ -229,6 +233,20 @@ def log_text(module, count):
     return ""
 
 
+def model_unavailable(module, base):
+    """Triton's reason for a model it failed to load, or '' (explicit model control leaves the
+    server up with the model UNAVAILABLE; the reason holds the backend's own error)."""
+    try:
+        resp = open_url(
+            base.rstrip("/") + "/v2/repository/index", method="POST", data=b"{}", timeout=5
+        )
+        index = parse_index(resp.read())
+    except (OSError, HTTPException, ValueError):
+        return ""
+    entry = index.get(module.params["model"]) or {}
+    return unavailable_reason(entry)
+
+
 def probe(module, plan):
     """(ready, waiting_for, models) after one round of probes."""
     p = module.params
@@ -270,11 +288,14 @@ def main():
     started_at = p["started_at"] or time.time()
     deadline = started_at + p["timeout"]
     step_end = min(time.time() + p["wait"], deadline)
+    load_error = ""
     while True:
         ready, waiting_for, models = probe(module, plan)
         state = process_state(module)
+        if not ready and p["kind"] == "triton":
+            load_error = model_unavailable(module, p["url"])
         now = time.time()
-        if ready or not state["running"] or now >= step_end:
+        if ready or load_error or not state["running"] or now >= step_end:
             break
         time.sleep(min(p["interval"], max(0.0, step_end - now)))
     elapsed = now - started_at
@@ -298,13 +319,18 @@ def main():
     )
     if ready:
         module.exit_json(**result)
-    if not state["running"] or now >= deadline:
-        reason = (
-            "The server stopped before it was ready"
-            if not state["running"]
-            else "The server was not ready within %ds" % p["timeout"]
+    if load_error or not state["running"] or now >= deadline:
+        if load_error:
+            reason = "Triton could not load model %s: %s" % (p["model"], load_error[-1500:])
+        elif not state["running"]:
+            reason = "The server stopped before it was ready"
+        else:
+            reason = "The server was not ready within %ds" % p["timeout"]
+        classified = classify_failure(
+            ([load_error] if load_error else []) + run_lines,
+            state.get("oom_killed"),
+            state.get("exit_code"),
         )
-        classified = classify_failure(run_lines, state.get("oom_killed"), state.get("exit_code"))
         result.update(cause=classified["cause"], log_tail=lines)
         module.fail_json(msg=failure_message(reason, state["detail"], lines, classified), **result)
     module.exit_json(**result)

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The vllm_cpu systemd unit template renders (as Ansible's template module does: trim_blocks)
+"""The CPU runtimes' systemd unit template renders (as Ansible's template module does: trim_blocks)
 into a unit that systemd's own `systemd-analyze verify` accepts, with argv and environment
 values that need quoting/escaping."""
 
@@ -22,14 +22,18 @@ def render(**extra):
         model_repo_facts={"name": "demo"},
         triton_vllm_cpu_user="root",
         triton_vllm_cpu_group="root",
-        triton_vllm_cpu_state_dir="/tmp",
-        triton_vllm_cpu_log_file="/tmp/llmserve-unit-test.log",
         triton_vllm_cpu_stop_timeout=30,
-        __triton_vllm_cpu_server_env={"HF_HOME": "/var/lib/llmserve/hf", "X": 'a "q" 50% $H'},
-        __triton_vllm_cpu_argv=[sys.executable, "-c", 'print("x y")', "100%", "$HOME"],
+        __triton_vllm_svc={
+            "name": "llmserve-vllm-cpu",
+            "description": "vLLM CPU server",
+            "state_dir": "/tmp",
+            "log_file": "/tmp/llmserve-unit-test.log",
+            "env": {"HF_HOME": "/var/lib/llmserve/hf", "X": 'a "q" 50% $H'},
+            "argv": [sys.executable, "-c", 'print("x y")', "100%", "$HOME"],
+        },
     )
     values.update(extra)
-    return env.get_template("vllm-cpu.service.j2").render(**values)
+    return env.get_template("native.service.j2").render(**values)
 
 
 def test_escaping():

@@ -1,0 +1,335 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+DOCUMENTATION = r"""
+---
+module: serving_runtime
+short_description: Choose the serving runtime of a host and validate the triton_cpu inputs
+version_added: 1.0.0
+description:
+  - Resolves O(runtime=auto) to C(triton) on hosts with NVIDIA GPUs (or NVIDIA GPU hardware
+    whose driver is still to be installed), else to C(triton_cpu) when NVIDIA's vLLM backend
+    can be had, else to C(vllm_cpu), and returns the reason, so that the choice is never
+    silent.
+  - For C(triton_cpu) (asked for, or chosen by C(auto)) it validates everything before any host
+    change - the Triton build of the wheel, a stub for the venv's Python, the backend release
+    and its pairing with the vLLM version, the backend source and its checksum - and returns
+    the plan that M(llmserve.triton.triton_cpu_install) lays out.
+  - Refuses C(triton_cpu) on a host with NVIDIA GPUs and Docker unless O(force_cpu=true).
+  - Read-only. Where the backend comes from a URL, it is downloaded to memory to check it
+    (unless an installed copy or the download cache already has it).
+author:
+  - llmserve.triton contributors (@llmserve)
+attributes:
+  check_mode:
+    description: Can run in check mode; the module never changes anything.
+    support: full
+  diff_mode:
+    description: The module changes nothing, so there is no diff.
+    support: none
+options:
+  runtime:
+    description: The runtime asked for (C(triton_vllm_runtime)).
+    type: str
+    required: true
+    choices: [auto, triton, vllm, triton_cpu, vllm_cpu]
+  gpu_count:
+    description: NVIDIA GPUs that answered C(nvidia-smi) (M(llmserve.triton.gpu_facts)).
+    type: int
+    default: 0
+  nvidia_pci_devices:
+    description: NVIDIA display devices on the PCI bus, with or without a driver.
+    type: list
+    elements: str
+    default: []
+  force_cpu:
+    description: Allow C(triton_cpu) on a host with GPUs and Docker.
+    type: bool
+    default: false
+  triton_cpu:
+    description:
+      - Inputs of the C(triton_cpu) runtime; read for O(runtime=auto) and O(runtime=triton_cpu).
+    type: dict
+    default: {}
+    suboptions:
+      wheel:
+        description:
+          - Pip requirement of the wheel carrying the Triton server (a key of
+            O(triton_cpu.servers)).
+        type: str
+      servers:
+        description: Data of the Triton server builds (roles/triton_vllm/vars/triton_cpu.yml).
+        type: dict
+        default: {}
+      releases:
+        description: Data of NVIDIA's vLLM backend releases, with their vLLM pairings.
+        type: dict
+        default: {}
+      release:
+        description: The backend release to serve with.
+        type: str
+      src:
+        description:
+          - Backend source - empty (the release's pinned archive), a folder, a local archive
+            or a URL.
+        type: str
+        default: ""
+      checksum:
+        description: sha256 tree digest of the backend's C(src/); empty - the release's.
+        type: str
+        default: ""
+      vllm_version:
+        description: vLLM version of the serving venv.
+        type: str
+      python:
+        description: Python interpreter of the serving venv (its minor picks the stub).
+        type: path
+      measures:
+        description: Compatibility measures to apply instead of the data's (unknown pairings).
+        type: list
+        elements: str
+      dest:
+        description:
+          - Where M(llmserve.triton.triton_cpu_install) lays Triton out (an installed backend
+            counts as had).
+        type: path
+      cache_dir:
+        description: Download cache (a cached backend archive counts as had).
+        type: path
+      timeout:
+        description: Seconds a backend download may take.
+        type: int
+        default: 30
+notes:
+  - The plan's C(measures) name the compatibility measures the pairing needs; see the module
+    utility C(_triton_cpu.MEASURES) for what each does and the error it prevents.
+seealso:
+  - module: llmserve.triton.triton_cpu_install
+  - module: llmserve.triton.gpu_facts
+"""
+
+EXAMPLES = r"""
+- name: Choose the runtime (auto) on a GPU-less host
+  llmserve.triton.serving_runtime:
+    runtime: auto
+    gpu_count: "{{ llmserve_gpu.count }}"
+    triton_cpu:
+      wheel: nvidia-pytriton==0.7.0
+      servers: "{{ __triton_vllm_triton_cpu_servers }}"
+      releases: "{{ __triton_vllm_backend_releases }}"
+      release: r26.01
+      src: /srv/vllm_backend
+      vllm_version: 0.32.0
+      python: /usr/bin/python3
+  register: runtime
+
+- name: Show the choice
+  ansible.builtin.debug:
+    msg: "{{ runtime.runtime }}: {{ runtime.reason }}"
+"""
+
+RETURN = r"""
+runtime:
+  description: The runtime to serve with.
+  returned: always
+  type: str
+  sample: triton_cpu
+requested:
+  description: The runtime asked for.
+  returned: always
+  type: str
+  sample: auto
+reason:
+  description: Why this runtime; for a fallback, why and what to set.
+  returned: always
+  type: str
+fallback:
+  description: Whether C(auto) fell back to C(vllm_cpu) because the backend could not be had.
+  returned: always
+  type: bool
+triton_cpu:
+  description:
+    - The validated plan of the C(triton_cpu) runtime (wheel, filename, sha256, triton_version,
+      python_minor, stub_numpy, backend {release, kind, src, sha256, vllm_paired}, vllm_version,
+      paired, measures, measure_notes); null for other runtimes.
+  returned: always
+  type: dict
+host:
+  description: What the choice read from the host (gpu_count, nvidia_pci_devices, docker, arch).
+  returned: always
+  type: dict
+"""
+
+import os
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_runtime import (
+    RuntimeChoiceError,
+    choose,
+    refuse_cpu_on_gpu_host,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import (
+    MARKER,
+    TritonCpuError,
+    resolve,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu_fetch import (
+    MAX_ARCHIVE_BYTES,
+    backend_from_archive,
+    backend_from_dir,
+    cache_name,
+    check_digest,
+)
+
+
+def python_minor(module, python):
+    if not python or not os.access(python, os.X_OK):
+        module.fail_json(
+            msg="triton_vllm_cpu_python %s is not an executable Python: set it to the Python "
+            "(3.8-3.13) that creates the serving venv" % python
+        )
+    rc, out, err = module.run_command(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
+    )
+    if rc != 0:
+        module.fail_json(msg="triton_vllm_cpu_python %s does not run: %s" % (python, err.strip()))
+    return out.strip()
+
+
+def installed_digest(dest):
+    import json
+
+    try:
+        with open(os.path.join(dest, MARKER), encoding="utf-8") as f:
+            return json.load(f).get("backend_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def backend_availability(module, plan, opts):
+    """{"ok", "what", "why"}: can the planned backend be had? Raises TritonCpuError for a bad
+    configured source (missing folder, checksum mismatch): those are errors, not fallbacks."""
+    backend = plan["backend"]
+    what = "%s from %s" % (backend["release"], backend["src"])
+    if backend["kind"] == "dir":
+        check_digest(backend_from_dir(backend["src"]), backend["sha256"], backend["src"])
+        return {"ok": True, "what": what, "why": ""}
+    if backend["kind"] == "archive":
+        if not os.path.isfile(backend["src"]):
+            raise TritonCpuError(
+                "triton_vllm_backend_src %s does not exist: set it to a release archive of "
+                "triton-inference-server/vllm_backend, a checkout folder, or leave it empty"
+                % backend["src"]
+            )
+        with open(backend["src"], "rb") as f:
+            check_digest(backend_from_archive(f.read(), backend["src"]), backend["sha256"], what)
+        return {"ok": True, "what": what, "why": ""}
+    # release or url: an installed copy or the cache will do; else download to memory.
+    if opts.get("dest") and installed_digest(opts["dest"]) == backend["sha256"]:
+        return {"ok": True, "what": what + " (installed)", "why": ""}
+    cached = os.path.join(opts.get("cache_dir") or "/nonexistent", cache_name(backend["src"]))
+    if os.path.isfile(cached):
+        with open(cached, "rb") as f:
+            check_digest(backend_from_archive(f.read(), cached), backend["sha256"], cached)
+        return {"ok": True, "what": what + " (cached)", "why": ""}
+    try:
+        resp = open_url(backend["src"], timeout=opts.get("timeout") or 30)
+        data = resp.read(MAX_ARCHIVE_BYTES + 1)
+    except Exception as exc:  # noqa: BLE001 - any network failure means "cannot be had"
+        return {
+            "ok": False,
+            "what": what,
+            "why": "download of %s failed: %s" % (backend["src"], exc),
+        }
+    if len(data) > MAX_ARCHIVE_BYTES:
+        return {"ok": False, "what": what, "why": "%s is larger than 64 MiB" % backend["src"]}
+    check_digest(backend_from_archive(data, backend["src"]), backend["sha256"], backend["src"])
+    return {"ok": True, "what": what, "why": ""}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            runtime=dict(
+                type="str",
+                required=True,
+                choices=["auto", "triton", "vllm", "triton_cpu", "vllm_cpu"],
+            ),
+            gpu_count=dict(type="int", default=0),
+            nvidia_pci_devices=dict(type="list", elements="str", default=[]),
+            force_cpu=dict(type="bool", default=False),
+            triton_cpu=dict(
+                type="dict",
+                default={},
+                options=dict(
+                    wheel=dict(type="str"),
+                    servers=dict(type="dict", default={}),
+                    releases=dict(type="dict", default={}),
+                    release=dict(type="str"),
+                    src=dict(type="str", default=""),
+                    checksum=dict(type="str", default="", no_log=False),
+                    vllm_version=dict(type="str"),
+                    python=dict(type="path"),
+                    measures=dict(type="list", elements="str"),
+                    dest=dict(type="path"),
+                    cache_dir=dict(type="path"),
+                    timeout=dict(type="int", default=30),
+                ),
+            ),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    opts = p["triton_cpu"] or {}
+    host = {
+        "gpu_count": p["gpu_count"],
+        "nvidia_pci_devices": p["nvidia_pci_devices"],
+        "docker": bool(module.get_bin_path("docker")),
+        "arch": platform.machine(),
+    }
+    plan = None
+    backend = None
+    try:
+        refuse_cpu_on_gpu_host(p["runtime"], p["gpu_count"], host["docker"], p["force_cpu"])
+        wants_cpu = p["runtime"] == "triton_cpu" or (
+            p["runtime"] == "auto" and not (p["gpu_count"] or p["nvidia_pci_devices"])
+        )
+        if wants_cpu:
+            plan = resolve(
+                opts.get("servers"),
+                opts.get("wheel"),
+                opts.get("releases"),
+                opts.get("release"),
+                opts.get("vllm_version"),
+                python_minor(module, opts.get("python")),
+                arch=host["arch"],
+                src=opts.get("src") or "",
+                checksum=opts.get("checksum") or "",
+                measures=opts.get("measures"),
+            )
+            backend = backend_availability(module, plan, opts)
+        choice = choose(
+            p["runtime"],
+            gpu_count=p["gpu_count"],
+            nvidia_pci=p["nvidia_pci_devices"],
+            docker=host["docker"],
+            backend=backend,
+            force_cpu=p["force_cpu"],
+        )
+    except (TritonCpuError, RuntimeChoiceError) as exc:
+        module.fail_json(msg=str(exc), host=host)
+    if choice["runtime"] != "triton_cpu":
+        plan = None
+    module.exit_json(changed=False, triton_cpu=plan, host=host, **choice)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+DOCUMENTATION = r"""
+---
+module: triton_model_control
+short_description: Make a running Triton server serve exactly the models of its repository
+version_added: 1.0.0
+description:
+  - For a Triton server started with C(--model-control-mode=explicit), loads the listed
+    models that are not loaded (or whose C(model.json) changed) and unloads the loaded models
+    that are not listed, through Triton's repository API (C(POST /v2/repository/index),
+    C(/v2/repository/models/<m>/load), C(/unload)), without restarting the server - the
+    automated form of the tutorial's C(triton remove -m all) and C(triton start).
+  - Whether a loaded model runs the current files is read from the server itself, in the
+    loaded config's C(llmserve_model_json_sha256) parameter that
+    M(llmserve.triton.triton_model_repo) writes; a re-run with nothing changed loads nothing.
+  - With O(order=unload_first) (the default, memory-safe on GPUs) the old models are unloaded
+    and the loads are started in the background; the module returns once Triton reports them
+    C(LOADING) (or failed), so that the readiness wait
+    (M(llmserve.triton.wait_for_inference_server)) can print progress while a large model
+    loads. With O(order=load_first) the module waits until the new models are C(READY) and
+    only then unloads the old ones.
+author:
+  - llmserve.triton contributors (@llmserve)
+attributes:
+  check_mode:
+    description: Reports the loads and unloads it would do.
+    support: full
+  diff_mode:
+    description: Shows the loaded models before and after.
+    support: full
+options:
+  url:
+    description: Triton's HTTP base URL, for example V(http://127.0.0.1:8000).
+    type: str
+    required: true
+  repository:
+    description: The model repository on this host (where each model's C(model.json) is read).
+    type: path
+    required: true
+  models:
+    description: Names of the models that must be served (directories of O(repository)).
+    type: list
+    elements: str
+    required: true
+  version:
+    description: Model version folder holding C(model.json).
+    type: int
+    default: 1
+  unload_others:
+    description: Unload loaded models that are not in O(models).
+    type: bool
+    default: true
+  order:
+    description: Unload before loading (frees GPU memory first) or load before unloading.
+    type: str
+    choices: [unload_first, load_first]
+    default: unload_first
+  timeout:
+    description: Seconds to wait for an unload, a load to start, or (load_first) a load to finish.
+    type: int
+    default: 1800
+  state_dir:
+    description: Folder for the background loads' answers (one small JSON file per model).
+    type: path
+    default: /var/lib/llmserve/model-control
+notes:
+  - An unreachable server is not an error: the module reports C(reachable=false) and does
+    nothing (a server that is starting loads the repository's models itself).
+seealso:
+  - module: llmserve.triton.triton_model_repo
+  - module: llmserve.triton.wait_for_inference_server
+"""
+
+EXAMPLES = r"""
+- name: Switch the running Triton to the repository's model
+  llmserve.triton.triton_model_control:
+    url: http://127.0.0.1:8000
+    repository: /opt/llmserve/model_repository
+    models: [mixtral]
+"""
+
+RETURN = r"""
+reachable:
+  description: Whether the server answered.
+  returned: always
+  type: bool
+actions:
+  description: The loads and unloads done (or planned in check mode), with why.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"action": "unload", "model": "demo", "why": "not in the repository"}]
+loaded:
+  description: Models READY or LOADING after the module ran.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from http.client import HTTPException
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._model_control import (
+    active_models,
+    config_digest,
+    load_failure,
+    parse_index,
+    parse_stats,
+    plan_actions,
+)
+
+# Runs detached: POSTs one load and records Triton's answer, so a load that takes minutes
+# neither blocks the play nor dies with it.
+LOADER = r"""
+import json, sys, urllib.request
+url, out, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+req = urllib.request.Request(url, data=b"{}", method="POST",
+                             headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        res = {"status": r.status, "body": r.read().decode("utf-8", "replace")}
+except urllib.error.HTTPError as e:
+    res = {"status": e.code, "body": e.read().decode("utf-8", "replace")}
+except Exception as e:
+    res = {"status": None, "body": str(e)}
+with open(out + ".tmp", "w") as f:
+    json.dump(res, f)
+import os; os.replace(out + ".tmp", out)
+"""
+
+
+def http(url, method="GET", data=None, timeout=10):
+    resp = open_url(url, method=method, data=data, timeout=timeout, validate_certs=False)
+    return resp.read()
+
+
+def read_index(base):
+    return parse_index(http(base + "/v2/repository/index", "POST", b"{}"))
+
+
+def read_loaded(base):
+    return parse_stats(http(base + "/v2/models/stats"))
+
+
+def loaded_digest(base, name):
+    try:
+        return config_digest(http(base + "/v2/models/%s/config" % name))
+    except Exception:  # noqa: BLE001 - a model without config answer runs unknown files
+        return None
+
+
+def file_digest(path):
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def wait_index(base, name, done, timeout, result_file=None):
+    """Poll the index until done(state) or the loader finished; return (index, loader result)."""
+    deadline = time.time() + timeout
+    while True:
+        index = read_index(base)
+        state = (index.get(name) or {}).get("state", "")
+        res = None
+        if result_file and os.path.exists(result_file):
+            with open(result_file, encoding="utf-8") as f:
+                res = json.load(f)
+        if done(state) or res is not None or time.time() >= deadline:
+            return index, res
+        time.sleep(0.5)
+
+
+def start_load(base, name, p):
+    """Start the load in a detached process; wait until Triton reports the model LOADING (or
+    READY, for load_first), or the load answered. Returns (index, the load's answer or None)."""
+    os.makedirs(p["state_dir"], mode=0o750, exist_ok=True)
+    result_file = os.path.join(p["state_dir"], "load-%s.json" % name)
+    if os.path.exists(result_file):
+        os.unlink(result_file)
+    url = base + "/v2/repository/models/%s/load" % name
+    subprocess.Popen(
+        [sys.executable, "-c", LOADER, url, result_file, str(p["timeout"])],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+    wanted = ("READY",) if p["order"] == "load_first" else ("READY", "LOADING")
+    return wait_index(base, name, lambda s: s in wanted, p["timeout"], result_file)
+
+
+def wait_unloaded(base, name, timeout):
+    """Until the model is neither READY/LOADING in the index nor loaded per the stats."""
+    deadline = time.time() + timeout
+    while name in active_models(read_index(base), read_loaded(base)):
+        if time.time() >= deadline:
+            raise TimeoutError("model %s still loaded after %ds" % (name, timeout))
+        time.sleep(0.5)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True),
+            repository=dict(type="path", required=True),
+            models=dict(type="list", elements="str", required=True),
+            version=dict(type="int", default=1),
+            unload_others=dict(type="bool", default=True),
+            order=dict(type="str", choices=["unload_first", "load_first"], default="unload_first"),
+            timeout=dict(type="int", default=1800),
+            state_dir=dict(type="path", default="/var/lib/llmserve/model-control"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    base = p["url"].rstrip("/")
+    try:
+        index = read_index(base)
+        loaded = read_loaded(base)
+    except Exception as exc:  # noqa: BLE001 - not running (yet): nothing to switch
+        module.exit_json(changed=False, reachable=False, actions=[], loaded=[], error=str(exc))
+    desired = {}
+    for name in p["models"]:
+        path = os.path.join(p["repository"], name, str(p["version"]), "model.json")
+        digest = file_digest(path)
+        if digest is None:
+            module.fail_json(msg="model %r has no %s: write the repository first" % (name, path))
+        desired[name] = digest
+    before = active_models(index, loaded)
+    digests = {n: loaded_digest(base, n) for n in desired if n in before}
+    actions = plan_actions(index, desired, digests, p["order"], p["unload_others"], loaded)
+    result = dict(changed=bool(actions), reachable=True, actions=actions, loaded=before)
+    if module._diff:
+        after = sorted(set(before) - {a["model"] for a in actions if a["action"] == "unload"})
+        after = sorted(set(after) | {a["model"] for a in actions if a["action"] == "load"})
+        result["diff"] = {
+            "before_header": "%s loaded models" % base,
+            "after_header": "%s loaded models" % base,
+            "before": "".join(n + "\n" for n in before),
+            "after": "".join(n + "\n" for n in after),
+        }
+    if module.check_mode or not actions:
+        module.exit_json(**result)
+    try:
+        for act in actions:
+            if act["action"] == "unload":
+                http(base + "/v2/repository/models/%s/unload" % act["model"], "POST", b"{}")
+                wait_unloaded(base, act["model"], p["timeout"])
+                continue
+            index, res = start_load(base, act["model"], p)
+            if res is not None and res.get("status") != 200:
+                module.fail_json(msg=load_failure(act["model"], index, res.get("body")), **result)
+    except (OSError, HTTPException, ValueError) as exc:
+        module.fail_json(msg="Triton model control at %s failed: %s" % (base, exc), **result)
+    result["loaded"] = active_models(read_index(base), read_loaded(base))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
