@@ -13,9 +13,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 
+import json
 import re
 
 ENGINES = ("genai-perf", "aiperf")
+# What the load generator talks to:
+#   kserve          Triton's KServe gRPC port, streaming (genai-perf --endpoint-type kserve)
+#   openai          an OpenAI-compatible server (vLLM's), chat or completions
+#   triton_generate Triton's HTTP generate extension, POST /v2/models/<m>/generate_stream
+#                   (SSE), through AIPerf's `template` endpoint: AIPerf has no KServe gRPC
+TARGET_KINDS = ("kserve", "openai", "triton_generate")
+
+# Request body for Triton's vLLM backend (one JSON value per input tensor; the backend reads
+# `sampling_parameters` as a JSON *string*), rendered by AIPerf (Jinja2) per request:
+# `text` is the prompt, `max_tokens` the planned output length, `stream` AIPerf's --streaming.
+TRITON_GENERATE_TEMPLATE = (
+    '{"text_input": {{ text|tojson }}, "stream": {{ stream|tojson }}, '
+    '"exclude_input_in_output": true, '
+    '"sampling_parameters": {{ {"max_tokens": max_tokens%s}|tojson|tojson }}}'
+)
 
 # Logical option -> flag, per first genai-perf version that uses that table.
 _GP_LEGACY = {
@@ -93,6 +109,7 @@ AIPERF_FLAGS = (
             "goodput": "--goodput",
             "ui": "--ui-type",
             "no_gpu_telemetry": "--no-gpu-telemetry",
+            "custom_endpoint": "--custom-endpoint",
         },
     ),
 )
@@ -154,11 +171,47 @@ def goodput_arg(slo):
     return pairs
 
 
+def triton_generate_extra(exact_output=True):
+    """AIPerf --extra-inputs value (one JSON object) that makes its `template` endpoint speak
+    Triton's generate extension: the body template and where the text is in each response.
+    Exact output lengths go into sampling_parameters (min_tokens = max_tokens, ignore_eos):
+    extra inputs outside the template would become unknown input tensors."""
+    exact = ', "min_tokens": max_tokens, "ignore_eos": true' if exact_output else ""
+    return json.dumps(
+        {"payload_template": TRITON_GENERATE_TEMPLATE % exact, "response_field": "text_output"},
+        sort_keys=True,
+    )
+
+
+def check_target(engine, kind):
+    """Refuse engine/target combinations that cannot work, naming the variables."""
+    if kind not in TARGET_KINDS:
+        raise CommandError(
+            "unknown benchmark_target_kind %r: use %s" % (kind, ", ".join(TARGET_KINDS))
+        )
+    if kind == "kserve" and engine == "aiperf":
+        raise CommandError(
+            "benchmark_engine=aiperf cannot use benchmark_target_kind=kserve: AIPerf has no "
+            "KServe gRPC client. Against Triton use benchmark_target_kind=triton_generate "
+            "(Triton's HTTP generate_stream, the default for aiperf with a Triton runtime) or "
+            "benchmark_engine=genai-perf"
+        )
+    if kind == "triton_generate" and engine == "genai-perf":
+        raise CommandError(
+            "benchmark_engine=genai-perf cannot use benchmark_target_kind=triton_generate: "
+            "genai-perf's `generate` endpoint posts to /generate without streaming, which "
+            "Triton refuses for the vLLM backend ('generate expects model to produce exactly "
+            "1 response'). With genai-perf use benchmark_target_kind=kserve (gRPC streaming); "
+            "triton_generate is for benchmark_engine=aiperf"
+        )
+
+
 def build_command(engine, version, exe, point, target, artifact_dir, options=None):
     """argv for one profile run.
 
     point: {concurrency | request_rate, input_tokens, output_tokens, request_count}
-    target: {kind: kserve|openai, url, model, endpoint_type (chat|completions), tokenizer}
+    target: {kind: kserve|openai|triton_generate, url, model, endpoint_type (chat|completions),
+             tokenizer}
     options: {num_prompts, seed, streaming, exact_output, slo, extra_args}
     """
     opts = options or {}
@@ -166,17 +219,27 @@ def build_command(engine, version, exe, point, target, artifact_dir, options=Non
     cmd = [exe] + list(table["subcommand"])
     _add(cmd, table, "model", target["model"])
     kind = target.get("kind", "openai")
+    check_target(engine, kind)
+    streaming = opts.get("streaming", True)
+    exact = opts.get("exact_output", True)
     if kind == "kserve":
-        if engine == "aiperf":
-            raise CommandError(
-                "AIPerf has no Triton KServe/gRPC endpoint: benchmark_engine=aiperf needs an "
-                "OpenAI-compatible server (runtime vllm/vllm_cpu); use genai-perf for Triton"
-            )
         if table.get("service_kind"):
             _add(cmd, table, "service_kind", "triton")
         else:
             _add(cmd, table, "endpoint_type", "kserve")
         _add(cmd, table, "backend", "vllm")
+    elif kind == "triton_generate":
+        if not target.get("tokenizer"):
+            raise CommandError(
+                "benchmark_target_kind=triton_generate counts tokens with the client's "
+                "tokenizer (Triton returns no usage counts): set benchmark_tokenizer"
+            )
+        _add(cmd, table, "endpoint_type", "template")
+        path = "/v2/models/%s/%s" % (
+            target["model"],
+            "generate_stream" if streaming else "generate",
+        )
+        _add(cmd, table, "custom_endpoint", path)
     else:
         etype = target.get("endpoint_type", "chat")
         if engine == "genai-perf" and table.get("service_kind"):
@@ -184,7 +247,7 @@ def build_command(engine, version, exe, point, target, artifact_dir, options=Non
         if not _add(cmd, table, "endpoint_type", etype):
             raise CommandError("%s %s cannot target an OpenAI endpoint" % (engine, version))
     _add(cmd, table, "url", target["url"])
-    if opts.get("streaming", True):
+    if streaming:
         _add(cmd, table, "streaming")
     if point.get("request_rate"):
         _add(cmd, table, "request_rate", point["request_rate"])
@@ -197,7 +260,11 @@ def build_command(engine, version, exe, point, target, artifact_dir, options=Non
     _add(cmd, table, "input_stddev", 0)
     _add(cmd, table, "output_mean", point["output_tokens"])
     _add(cmd, table, "output_stddev", 0)
-    if opts.get("exact_output", True):
+    if kind == "triton_generate":
+        # the body template carries min_tokens/ignore_eos; no --use-server-token-count: the
+        # template endpoint reads no usage, so every token count would be missing
+        _add(cmd, table, "extra_inputs", triton_generate_extra(exact))
+    elif exact:
         # exact output lengths make runs comparable: min_tokens = max_tokens (kserve/vLLM
         # backend: genai-perf puts min_tokens into sampling_parameters), plus ignore_eos
         if kind == "kserve":

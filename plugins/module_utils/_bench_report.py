@@ -29,11 +29,18 @@ CSV_METRICS = (
 SERVER_METRICS = (
     "output_token_throughput",
     "generation_tokens",
+    "client_server_token_ratio",
+    "ttft_ms_mean",
     "ttft_ms_p50",
+    "itl_ms_mean",
     "itl_ms_p50",
+    "tpot_ms_mean",
+    "e2e_ms_mean",
     "gpu_utilization",
     "gpu_memory_used_bytes",
 )
+ITL_FAMILY = "vllm:inter_token_latency_seconds"
+TPOT_FAMILY = "vllm:time_per_output_token_seconds"
 # metric -> True when higher is better (used by the baseline comparison)
 HIGHER_IS_BETTER = {
     "output_token_throughput": True,
@@ -99,6 +106,125 @@ def csv_text(rows):
         line += [_fmt(r.get("fidelity"), 4), " ".join(r.get("unstable") or [])]
         w.writerow(line)
     return buf.getvalue()
+
+
+def _server_q(row, key):
+    """A server quantile for the report: the value, or '< bound' / '> bound' when it lies in
+    the histogram's lowest / +Inf bucket (only the bound is known)."""
+    val = _mean(row, key, "server_metrics")
+    if val is not None:
+        return _fmt(val)
+    for where, sign in (("below", "<"), ("above", ">")):
+        bound = _mean(row, "%s_%s" % (key, where), "server_metrics")
+        if bound is not None:
+            return "%s %g" % (sign, round(bound, 3))
+    return ""
+
+
+def server_section(rows):
+    """The server's own figures per point, which families they come from and which the
+    server lacks (Triton's vLLM backend exports 8 vLLM families, vLLM's server 39)."""
+    rows = [r for r in rows if r.get("server_metrics")]
+    if not rows:
+        return []
+    source = next(
+        (r["server_inter_token_source"] for r in rows if r.get("server_inter_token_source")), None
+    )
+    inter = "tpot" if source == TPOT_FAMILY else "itl"
+    label = "TPOT" if inter == "tpot" else "ITL"
+    md = ["", "## Server side (its Prometheus metrics, same window)", ""]
+    md.append(
+        "| point | server tok/s | client/server tokens | TTFT mean | TTFT p50 | %s mean | %s p50 "
+        "| e2e mean | requests |" % (label, label)
+    )
+    md.append("|" + "---|" * 9)
+    for r in rows:
+        requests = _mean(r, "ttft_observations", "server_metrics")
+        md.append(
+            "| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+            % (
+                r["id"],
+                _fmt(_mean(r, "output_token_throughput", "server_metrics"), 1),
+                _fmt(_mean(r, "client_server_token_ratio", "server_metrics"), 3),
+                _fmt(_mean(r, "ttft_ms_mean", "server_metrics")),
+                _server_q(r, "ttft_ms_p50"),
+                _fmt(_mean(r, inter + "_ms_mean", "server_metrics")),
+                _server_q(r, inter + "_ms_p50"),
+                _fmt(_mean(r, "e2e_ms_mean", "server_metrics")),
+                _fmt(requests, 0),
+            )
+        )
+    md.append("")
+    md.append(
+        "Times in ms, from the server's histograms (means exact: sum / count). `client/server "
+        "tokens`: output tokens the client counted / tokens the server generated in the run."
+    )
+    if source == TPOT_FAMILY:
+        r = rows[0]
+        obs = _mean(r, "tpot_observations", "server_metrics")
+        tokens = _mean(r, "generation_tokens", "server_metrics")
+        reqs = _mean(r, "ttft_observations", "server_metrics")
+        fact = ""
+        if obs is not None and tokens is not None and reqs is not None:
+            fact = " In %s: %d observations for %d tokens over %d requests%s." % (
+                r["id"],
+                obs,
+                tokens,
+                reqs,
+                " (one per token after the first)" if obs == tokens - reqs else "",
+            )
+        md.append(
+            "This server exports no `%s`: the %s columns are `%s`, which NVIDIA's vLLM backend "
+            "for Triton fills with vLLM's per-token inter-token latencies.%s"
+            % (ITL_FAMILY, label, TPOT_FAMILY, fact)
+        )
+    elif source is None:
+        md.append(
+            "This server exports no inter-token histogram (`%s`, `%s`)." % (ITL_FAMILY, TPOT_FAMILY)
+        )
+    absent = sorted({f for r in rows for f in r.get("server_absent_families") or []})
+    if absent:
+        md.append("Absent on this server: %s." % ", ".join("`%s`" % f for f in absent))
+    if any(
+        _mean(r, k + "_ms_p50_below", "server_metrics") is not None
+        for r in rows
+        for k in ("ttft", "itl", "tpot")
+    ):
+        md.append(
+            "`< x`: the median lies in the histogram's lowest bucket (upper bound x ms); only "
+            "the bound is known."
+        )
+    return md
+
+
+def agreement_lines(rows):
+    """One line per point: tokens the client counted against tokens the server generated in
+    the same runs, and both rates (printed by the role after each sweep)."""
+    lines = []
+    for r in rows:
+        counted = _mean(r, "output_tokens_total")
+        generated = _mean(r, "generation_tokens", "server_metrics")
+        if generated is None:
+            lines.append(
+                "%s: no server token counter (no metrics URL, or the scrape failed)" % r["id"]
+            )
+            continue
+        lines.append(
+            "%s: client counted %s output tokens, server generated %s (client/server %s); "
+            "%s vs %s tokens/s"
+            % (
+                r["id"],
+                _fmt(counted, 0) or "?",
+                _fmt(generated, 0),
+                _fmt(_mean(r, "client_server_token_ratio", "server_metrics"), 3) or "n/a",
+                _fmt(_mean(r, "output_token_throughput"), 1) or "?",
+                _fmt(_mean(r, "output_token_throughput", "server_metrics"), 1) or "?",
+            )
+        )
+    absent = sorted({f for r in rows for f in r.get("server_absent_families") or []})
+    if absent:
+        lines.append("server metrics absent: " + ", ".join(absent))
+    return lines
 
 
 def roofline(gpu, weights_bytes, rows):
@@ -219,6 +345,7 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
         "exactly the tokens the server generated; genai-perf re-tokenizes the text, AIPerf "
         "with --use-server-token-count uses the server's usage figures).",
     ]
+    md += server_section(rows)
     if failures:
         md += ["", "## Failed points", ""]
         md += ["- %s: %s" % (f["id"], f.get("error")) for f in failures]

@@ -49,6 +49,15 @@ def _tail(text, lines=15):
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
+def token_agreement(client, server):
+    """Output tokens the client counted / tokens the server generated in the same run (1.0:
+    they agree; genai-perf and AIPerf without server usage re-tokenize the text)."""
+    counted, generated = client.get("output_tokens_total"), server.get("generation_tokens")
+    if counted is None or not generated:
+        return None
+    return float(counted) / float(generated)
+
+
 class Runner:
     def __init__(self, ctx, run_cmd, fetch_text, clock):
         """ctx: engine, version, exe, target, options, workspace, threshold, metrics_url,
@@ -133,12 +142,17 @@ class Runner:
             client["goodput"] = parse.goodput_from_records(
                 parse.aiperf_request_records(jsonl), slo, client.get("duration_s")
             )
-        server = {}
+        server, families = {}, None
         if before and after:
             server = metrics.diff(before, after, parse.rate_window_s(client) or (t1 - t0))
+            families = metrics.family_report(after)
+            agreement = token_agreement(client, server)
+            if agreement is not None:
+                server["client_server_token_ratio"] = agreement
         result = {
             "client": client,
             "server": server,
+            "server_families": families,
             "command": cmd,
             "wall_s": t1 - t0,
             "engine": self.ctx["engine"],

@@ -281,6 +281,10 @@ def aggregate(point, repeats, threshold):
         st = _stats([s.get(key) for s in servers])
         if st is not None:
             row["server_metrics"][key] = st
+    fams = [r.get("server_families") for r in repeats if r.get("server_families")]
+    if fams:
+        row["server_absent_families"] = sorted({f for fam in fams for f in fam.get("absent") or []})
+        row["server_inter_token_source"] = fams[-1].get("inter_token_source")
     client_tps = row["metrics"].get("output_token_throughput", {}).get("mean")
     server_tps = row["server_metrics"].get("output_token_throughput", {}).get("mean")
     row["fidelity"] = client_tps / server_tps if client_tps and server_tps else None

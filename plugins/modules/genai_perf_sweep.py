@@ -94,13 +94,21 @@ options:
     required: true
     suboptions:
       url:
-        description: C(host:port) of Triton's gRPC port (kind kserve) or the OpenAI base URL.
+        description:
+          - C(host:port) of Triton's gRPC port (kind kserve), Triton's HTTP base URL (kind
+            triton_generate) or the OpenAI base URL (kind openai).
         type: str
         required: true
       kind:
-        description: C(kserve) (Triton, gRPC streaming) or C(openai) (vLLM's OpenAI server).
+        description:
+          - C(kserve) is Triton's KServe gRPC port, streaming (genai-perf only).
+          - C(openai) is an OpenAI-compatible server such as vLLM's (both engines).
+          - C(triton_generate) is Triton's HTTP generate extension,
+            C(POST /v2/models/<model>/generate_stream) (SSE), through AIPerf's C(template)
+            endpoint (AIPerf only; AIPerf has no KServe gRPC client). Tokens are counted
+            with O(target.tokenizer), since Triton returns no usage counts.
         type: str
-        choices: [kserve, openai]
+        choices: [kserve, openai, triton_generate]
         default: openai
       model:
         description: Served model name.
@@ -167,6 +175,19 @@ EXAMPLES = r"""
       metrics_url: http://localhost:8002/metrics
     workspace: /var/lib/llmserve/bench/run1
 
+- name: AIPerf against Triton's HTTP generate_stream (AIPerf has no KServe gRPC)
+  llmserve.triton.genai_perf_sweep:
+    engine: aiperf
+    executable: /opt/llmserve/bench/aiperf/bin/aiperf
+    profile: tutorial
+    target:
+      kind: triton_generate
+      url: http://127.0.0.1:8000
+      model: demo
+      tokenizer: /var/lib/llmserve/models/demo
+      metrics_url: http://127.0.0.1:8002/metrics
+    workspace: /var/lib/llmserve/bench/run3
+
 - name: Small sweep with AIPerf against vLLM's OpenAI server
   llmserve.triton.genai_perf_sweep:
     engine: aiperf
@@ -214,6 +235,14 @@ rows:
   returned: when not planning only
   type: list
   elements: dict
+token_agreement:
+  description:
+    - Per finished point, the output tokens the client counted against the tokens the server
+      generated (its Prometheus counter) in the same runs, their ratio and both rates; then
+      the vLLM metric families the server lacks.
+  returned: when not planning only
+  type: list
+  elements: str
 """
 
 import os
@@ -224,6 +253,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.llmserve.triton.plugins.module_utils import (
     _bench_commands as cmds,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils import (
+    _bench_report as report,
 )
 from ansible_collections.llmserve.triton.plugins.module_utils import (
     _bench_runner as runner,
@@ -251,7 +283,7 @@ def _reachable(url, timeout=5.0):
 def main():
     target_spec = dict(
         url=dict(type="str", required=True),
-        kind=dict(type="str", choices=["kserve", "openai"], default="openai"),
+        kind=dict(type="str", choices=list(cmds.TARGET_KINDS), default="openai"),
         model=dict(type="str", required=True),
         endpoint_type=dict(type="str", choices=["chat", "completions"], default="chat"),
         tokenizer=dict(type="str", no_log=False),
@@ -292,8 +324,7 @@ def main():
     try:
         cfg = sweep.validate(sweep.resolve_profile(p["profile"], overrides), p["max_model_len"])
         points = sweep.plan(cfg)
-        if p["target"]["kind"] == "kserve" and p["engine"] == "aiperf":
-            cmds.build_command("aiperf", "0.13", "aiperf", points[0], p["target"], "/x")
+        cmds.check_target(p["engine"], p["target"]["kind"])
     except (sweep.SweepError, cmds.CommandError) as exc:
         module.fail_json(msg=str(exc))
     ws = p["workspace"]
@@ -378,6 +409,7 @@ def main():
     if summary["ran"] or summary["failed"] or not old or old.get("rows") != rows:
         runner.write_json(path, dict(meta=meta, rows=rows, failures=failures))
     result.update(summary, results_path=path, rows=rows, changed=bool(summary["ran"]))
+    result["token_agreement"] = report.agreement_lines(rows)
     if summary["failed"]:
         module.fail_json(
             msg="benchmark point %s failed: %s (finished points are kept in %s; re-run to "

@@ -129,6 +129,17 @@ def test_aiperf_itl_of_zero_on_multi_token_answers_is_not_a_measurement():
     assert rec["ttft_ms_p50"] == data["time_to_first_token"]["p50"] > 0
 
 
+def test_aiperf_itl_of_zero_median_against_triton_is_not_a_measurement():
+    # AIPerf's template endpoint against a real Triton generate_stream: 8 of 10 answers
+    # arrived in one read (ITL 0), two in two reads (microseconds): no inter-token gap was seen
+    data = _load(FIX, "aiperf_0.13.0_triton_cpu_template_c1", "profile_export_aiperf.json")
+    assert data["inter_token_latency"]["p50"] == 0.0 < data["inter_token_latency"]["max"] < 0.01
+    rec = bp.parse_aiperf(data)
+    assert rec["osl_avg"] > 100
+    assert all(rec["itl_ms_" + s] is None for s in bp.STATS)
+    assert rec["ttft_ms_p50"] == data["time_to_first_token"]["p50"]
+
+
 def test_aiperf_real_itl_is_kept():
     rec = bp.parse_aiperf(_sample("aiperf_c4_ci", "profile_export_aiperf.json"))
     assert rec["itl_ms_p50"] is not None and rec["itl_ms_p50"] > 0

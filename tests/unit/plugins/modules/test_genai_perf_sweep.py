@@ -46,7 +46,11 @@ def test_plan_only_returns_matrix(tmp_path, capsys):
     [
         ({"concurrency": [0]}, "positive integers"),
         ({"lengths": [[2000, 100]], "max_model_len": 2048}, "max_model_len 2048"),
-        ({"engine": "aiperf", "target": dict(TARGET, kind="kserve")}, "AIPerf has no Triton"),
+        ({"engine": "aiperf", "target": dict(TARGET, kind="kserve")}, "no KServe gRPC client"),
+        (
+            {"engine": "genai-perf", "target": dict(TARGET, kind="triton_generate")},
+            "benchmark_target_kind=kserve",
+        ),
         ({"profile": "nope"}, "unknown benchmark_profile"),
     ],
 )
