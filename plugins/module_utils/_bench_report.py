@@ -327,6 +327,15 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
                 else "",
             )
         )
+    bursty = [r["id"] for r in rows if r.get("bursty_delivery")]
+    if bursty:
+        md += [
+            "",
+            "⚠ Client ITL under a tenth of the server's own time between tokens in %s: the "
+            "streamed tokens reached the client in bursts, so its ITL (and a TTFT close to the "
+            "request latency) measure the delivery, not generation; see the server side below."
+            % ", ".join(bursty),
+        ]
     if any(_mean(r, "goodput") is not None for r in rows):
         md += ["", "Goodput (requests/s meeting %s):" % meta.get("slo"), ""]
         md += ["- %s: %s" % (r["id"], _fmt(_mean(r, "goodput"))) for r in rows]
@@ -342,8 +351,9 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
         "",
         "Times in ms. `server tok/s` is vLLM's own `generation_tokens_total` increase over the "
         "client's measured window; `client/server` is their ratio (1.0 = the client counted "
-        "exactly the tokens the server generated; genai-perf re-tokenizes the text, AIPerf "
-        "with --use-server-token-count uses the server's usage figures).",
+        "exactly the tokens the server generated; genai-perf, and AIPerf against Triton's "
+        "generate endpoint, re-tokenize the text; AIPerf against an OpenAI server takes the "
+        "server's usage figures with --use-server-token-count).",
     ]
     md += server_section(rows)
     if failures:

@@ -252,6 +252,23 @@ def _stats(values):
     return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "spread": spread}
 
 
+# A client ITL under this fraction of the server's own per-token time cannot be generation:
+# the tokens reached the client in bursts (seen with Triton on 2 busy cores: the whole answer
+# arrived with the last token) and the client's ITL measures its reading, not the server.
+BURST_FRACTION = 0.1
+
+
+def bursty_delivery(row):
+    """True when the client's ITL p50 is below BURST_FRACTION of the server's mean gap
+    between tokens (ITL, or Triton's TPOT); None when either side is missing."""
+    client = (row["metrics"].get("itl_ms_p50") or {}).get("mean")
+    server = row["server_metrics"].get("itl_ms_mean") or row["server_metrics"].get("tpot_ms_mean")
+    server = (server or {}).get("mean")
+    if client is None or not server:
+        return None
+    return client < BURST_FRACTION * server
+
+
 def aggregate(point, repeats, threshold):
     """Mean and spread over the repeats of one point; flags repeats that disagree."""
     clients = [r["client"] for r in repeats]
@@ -285,6 +302,7 @@ def aggregate(point, repeats, threshold):
     if fams:
         row["server_absent_families"] = sorted({f for fam in fams for f in fam.get("absent") or []})
         row["server_inter_token_source"] = fams[-1].get("inter_token_source")
+    row["bursty_delivery"] = bursty_delivery(row)
     client_tps = row["metrics"].get("output_token_throughput", {}).get("mean")
     server_tps = row["server_metrics"].get("output_token_throughput", {}).get("mean")
     row["fidelity"] = client_tps / server_tps if client_tps and server_tps else None

@@ -144,3 +144,24 @@ def test_runner_and_report_on_triton_scrapes(tmp_path):
     assert "vllm:kv_cache_usage_perc" in md  # listed as absent
     assert "< 10" in md  # the TPOT median is only bounded
     assert "%.3f" % ratio in md
+
+
+def test_burst_delivery_flagged_on_a_real_role_run():
+    """genai-perf through the role against the same Triton: the client saw 0.004 ms between
+    tokens (answers arrived in one burst) where the server spent ~1.5 ms per token."""
+    d = os.path.join(FIX, "genai_perf_0.0.16_triton_cpu_kserve_c1_role")
+    result = bs.load_json(os.path.join(d, "result.json"))
+    client = bp.parse_export_file(
+        os.path.join(d, "profile_export_genai_perf.json"), "genai-perf", 10
+    )
+    assert client == result["client"]
+    point = {"id": "p", "concurrency": 1, "input_tokens": 128, "output_tokens": 128}
+    row = bs.aggregate(point, [result], 0.1)
+    assert client["itl_ms_p50"] < bs.BURST_FRACTION * result["server"]["tpot_ms_mean"]
+    assert row["bursty_delivery"] is True
+    assert "in bursts" in rep.markdown({}, [row], [])
+    # the tutorial capture with scrapes: 0.67 ms client vs 1.49 ms server is no burst
+    before, after = _snaps()
+    other = {"client": bp.parse_export_file(GP, "genai-perf", 10), "server": bm.diff(before, after)}
+    assert bs.aggregate(point, [other], 0.1)["bursty_delivery"] is False
+    assert bs.aggregate(point, [{"client": client}], 0.1)["bursty_delivery"] is None
