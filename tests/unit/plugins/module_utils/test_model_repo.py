@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Model repository rendering, parsed with Triton's real protobuf schema."""
 
+import hashlib
 import json
 import os
 
@@ -117,3 +118,41 @@ def test_bad_model_specs(models, match):
     with pytest.raises(mr.ModelRepoError, match=match) as err:
         mr.normalize_models(models)
     assert "hf_aaaa" not in str(err.value)
+
+
+def test_config_carries_the_digest_of_its_model_json(tmp_path):
+    models = mr.normalize_models(
+        [{"name": "demo", "model": "/m/demo", "engine_args": {"max_num_seqs": 16}}]
+    )
+    files = dict(mr.desired_files(str(tmp_path), models))
+    model_json = files[str(tmp_path / "demo" / "1" / "model.json")]
+    cfg = parse(files[str(tmp_path / "demo" / "config.pbtxt")])
+    digest = hashlib.sha256(model_json.encode("utf-8")).hexdigest()
+    assert cfg.parameters["llmserve_model_json_sha256"].string_value == digest
+    changed = mr.normalize_models(
+        [{"name": "demo", "model": "/m/demo", "engine_args": {"max_num_seqs": 32}}]
+    )
+    other = dict(mr.desired_files(str(tmp_path), changed))[str(tmp_path / "demo" / "config.pbtxt")]
+    assert parse(other).parameters["llmserve_model_json_sha256"].string_value != digest
+
+
+def test_collisions(tmp_path):
+    old = mr.normalize_models([{"name": "demo", "model": "/m/demo"}])
+    for path, content in mr.desired_files(str(tmp_path), old):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(content)
+    same = mr.normalize_models(
+        [{"name": "demo", "model": "/m/demo", "engine_args": {"max_num_seqs": 4}}]
+    )
+    assert mr.collisions(str(tmp_path), same) == []
+    other = mr.normalize_models([{"name": "demo", "model": "/m/demo2"}])
+    assert mr.collisions(str(tmp_path), other) == [("demo", "/m/demo", "/m/demo2")]
+    new_name = mr.normalize_models([{"name": "demo2", "model": "/m/demo2"}])
+    assert mr.collisions(str(tmp_path), new_name) == []
+    (tmp_path / "hand").mkdir()
+    (tmp_path / "hand" / "config.pbtxt").write_text('backend: "python"\n')
+    hand = mr.normalize_models([{"name": "hand", "model": "/m/x"}])
+    assert mr.collisions(str(tmp_path), hand) == [
+        ("hand", "a model not written by llmserve.triton", "/m/x")
+    ]
