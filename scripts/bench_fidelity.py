@@ -7,7 +7,11 @@
 (a) fidelity: per point, the client's output tokens/s against the rate of the server's own
     counter (vllm:generation_tokens_total over the window of the client's rates), as a ratio;
     1.0 means both counted the same tokens. genai-perf re-tokenizes the streamed text, so its
-    ratio drifts from 1; AIPerf with --use-server-token-count takes the server's usage.
+    ratio drifts from 1; AIPerf with --use-server-token-count takes the server's usage (not
+    against Triton's generate endpoint, which returns no usage). "tokens ratio": the tokens
+    the client counted / the tokens the server generated in the same runs (no window involved).
+    Works for Triton (triton, triton_cpu) and vLLM runs alike; the vLLM metric families the
+    server lacks (Triton's vLLM backend exports 8 of vLLM's 39) are listed.
 (b) overhead: the sweep's wall time (every load-generator run, warm-ups included, tool start
     and scrapes) against the sum of the measured windows the numbers come from.
 """
@@ -57,22 +61,32 @@ def report(path):
             meta.get("served_name") or meta.get("model"),
         )
     )
-    print("%-32s %12s %12s %8s" % ("point", "client tok/s", "server tok/s", "ratio"))
+    print(
+        "%-32s %12s %12s %8s %13s"
+        % ("point", "client tok/s", "server tok/s", "ratio", "tokens ratio")
+    )
     measured = 0.0
+    absent = set()
     for row in data.get("rows") or []:
         c = _mean(row, "output_token_throughput")
         s = _mean(row, "output_token_throughput", "server_metrics")
         ratio = c / s if c and s else None
+        tokens = _mean(row, "client_server_token_ratio", "server_metrics")
         print(
-            "%-32s %12s %12s %8s"
+            "%-32s %12s %12s %8s %13s%s"
             % (
                 row["id"],
                 "%.1f" % c if c else "-",
                 "%.1f" % s if s else "-",
                 "%.3f" % ratio if ratio else "-",
+                "%.3f" % tokens if tokens else "-",
+                "  (client ITL: tokens arrived in bursts)" if row.get("bursty_delivery") else "",
             )
         )
         measured += row.get("measured_s") or 0.0
+        absent.update(row.get("server_absent_families") or [])
+    if absent:
+        print("server lacks: %s" % ", ".join(sorted(absent)))
     wall = meta.get("sweep_wall_s")
     if wall:
         print(

@@ -400,3 +400,128 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
         md += ["", "## Plots", ""]
         md += ["![%s](%s)" % (p, p) for p in plots]
     return "\n".join(md) + "\n"
+
+
+# ---- Triton overhead: the same sweep against triton_cpu and vllm_cpu ---------------------
+
+
+def _point_key(row):
+    return (
+        row.get("concurrency"),
+        row.get("request_rate"),
+        row["input_tokens"],
+        row["output_tokens"],
+    )
+
+
+def _diff(a, b):
+    return None if a is None or b is None else a - b
+
+
+def _ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def _inter_token(row):
+    """(server mean ms between tokens, its family): ITL where exported, Triton's TPOT else."""
+    for key, family in (("itl_ms_mean", ITL_FAMILY), ("tpot_ms_mean", TPOT_FAMILY)):
+        val = _mean(row, key, "server_metrics")
+        if val is not None:
+            return val, family
+    return None, None
+
+
+def overhead(triton_rows, vllm_rows):
+    """Triton against plain vLLM, per load point measured in both runs (same concurrency or
+    rate and lengths): tokens/s ratios (client and server counts), TTFT and ITL p50
+    differences as the client saw them, and the server's own TTFT and inter-token means."""
+    base = {_point_key(r): r for r in vllm_rows}
+    out = []
+    for t in triton_rows:
+        v = base.get(_point_key(t))
+        if v is None:
+            continue
+        t_gap, t_family = _inter_token(t)
+        v_gap, v_family = _inter_token(v)
+        out.append(
+            {
+                "load": _load(t),
+                "lengths": "%d/%d" % (t["input_tokens"], t["output_tokens"]),
+                "tps_triton": _mean(t, "output_token_throughput"),
+                "tps_vllm": _mean(v, "output_token_throughput"),
+                "tps_ratio": _ratio(
+                    _mean(t, "output_token_throughput"), _mean(v, "output_token_throughput")
+                ),
+                "server_tps_ratio": _ratio(
+                    _mean(t, "output_token_throughput", "server_metrics"),
+                    _mean(v, "output_token_throughput", "server_metrics"),
+                ),
+                "ttft_p50_triton": _mean(t, "ttft_ms_p50"),
+                "ttft_p50_vllm": _mean(v, "ttft_ms_p50"),
+                "ttft_p50_diff_ms": _diff(_mean(t, "ttft_ms_p50"), _mean(v, "ttft_ms_p50")),
+                "itl_p50_triton": _mean(t, "itl_ms_p50"),
+                "itl_p50_vllm": _mean(v, "itl_ms_p50"),
+                "itl_p50_diff_ms": _diff(_mean(t, "itl_ms_p50"), _mean(v, "itl_ms_p50")),
+                "server_ttft_mean_diff_ms": _diff(
+                    _mean(t, "ttft_ms_mean", "server_metrics"),
+                    _mean(v, "ttft_ms_mean", "server_metrics"),
+                ),
+                "server_gap_triton": t_gap,
+                "server_gap_vllm": v_gap,
+                "server_gap_families": (t_family, v_family),
+                "bursty": bool(t.get("bursty_delivery") or v.get("bursty_delivery")),
+                "token_ratio_triton": _mean(t, "client_server_token_ratio", "server_metrics"),
+                "token_ratio_vllm": _mean(v, "client_server_token_ratio", "server_metrics"),
+            }
+        )
+    return out
+
+
+def overhead_table(diffs):
+    """Markdown lines for overhead(): one row per load point, then what the columns mean."""
+    md = [
+        "| load | in/out | out tok/s triton / vllm | ratio | server-count ratio "
+        "| TTFT p50 triton / vllm | diff | ITL p50 triton / vllm | diff "
+        "| server TTFT mean diff | server gap triton / vllm | client/server tokens triton / vllm |",
+        "|" + "---|" * 12,
+    ]
+    for d in diffs:
+        md.append(
+            "| %s | %s | %s / %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %s / %s | %s / %s |"
+            % (
+                d["load"],
+                d["lengths"],
+                _fmt(d["tps_triton"], 1) or "-",
+                _fmt(d["tps_vllm"], 1) or "-",
+                _fmt(d["tps_ratio"], 3) or "-",
+                _fmt(d["server_tps_ratio"], 3) or "-",
+                _fmt(d["ttft_p50_triton"]) or "-",
+                _fmt(d["ttft_p50_vllm"]) or "-",
+                ("%+.2f" % d["ttft_p50_diff_ms"]) if d["ttft_p50_diff_ms"] is not None else "-",
+                _fmt(d["itl_p50_triton"]) or "-",
+                _fmt(d["itl_p50_vllm"]) or "-",
+                (("%+.2f" % d["itl_p50_diff_ms"]) if d["itl_p50_diff_ms"] is not None else "-")
+                + (" ⚠" if d["bursty"] else ""),
+                ("%+.2f" % d["server_ttft_mean_diff_ms"])
+                if d["server_ttft_mean_diff_ms"] is not None
+                else "-",
+                _fmt(d["server_gap_triton"]) or "-",
+                _fmt(d["server_gap_vllm"]) or "-",
+                _fmt(d["token_ratio_triton"], 3) or "-",
+                _fmt(d["token_ratio_vllm"], 3) or "-",
+            )
+        )
+    families = {f for d in diffs for f in d["server_gap_families"] if f}
+    md += [
+        "",
+        "ratio: Triton / vLLM output tokens/s as the client counted them; server-count ratio: "
+        "the same from each server's vllm:generation_tokens_total. diff: Triton minus vLLM, ms "
+        "(p50 of the client's per-request values). server gap: mean ms between tokens from each "
+        "server's own histogram (%s)." % ", ".join(sorted(families) or ["none exported"]),
+    ]
+    if any(d["bursty"] for d in diffs):
+        md.append(
+            "⚠ the client's ITL is under a tenth of the server's time per token: tokens reached "
+            "it in bursts, so that ITL difference measures delivery, not generation."
+        )
+    return md

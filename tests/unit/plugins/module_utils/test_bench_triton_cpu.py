@@ -165,3 +165,30 @@ def test_burst_delivery_flagged_on_a_real_role_run():
     other = {"client": bp.parse_export_file(GP, "genai-perf", 10), "server": bm.diff(before, after)}
     assert bs.aggregate(point, [other], 0.1)["bursty_delivery"] is False
     assert bs.aggregate(point, [{"client": client}], 0.1)["bursty_delivery"] is None
+
+
+def test_overhead_pairs_the_same_points_of_both_runtimes():
+    """results.json of the same genai-perf sweep (128/128, c1 and c4, 16 requests, 2 repeats)
+    against Triton (kserve) and plain vLLM (OpenAI completions) on the same engine and model."""
+    d = os.path.join(FIX, "triton_overhead")
+    triton = bs.load_json(os.path.join(d, "triton_cpu", "results.json"))["rows"]
+    vllm = bs.load_json(os.path.join(d, "vllm_cpu", "results.json"))["rows"]
+    diffs = rep.overhead(triton, vllm)
+    assert [x["load"] for x in diffs] == ["c=1", "c=4"]
+    for x, t, v in zip(diffs, triton, vllm, strict=True):
+        tps = t["metrics"]["output_token_throughput"]["mean"]
+        assert x["tps_ratio"] == tps / v["metrics"]["output_token_throughput"]["mean"]
+        srv = t["server_metrics"]["output_token_throughput"]["mean"]
+        assert x["server_tps_ratio"] == srv / v["server_metrics"]["output_token_throughput"]["mean"]
+        assert x["ttft_p50_diff_ms"] == x["ttft_p50_triton"] - x["ttft_p50_vllm"]
+        assert x["itl_p50_diff_ms"] == x["itl_p50_triton"] - x["itl_p50_vllm"]
+        # each server's own gap between tokens, from the family it has
+        assert x["server_gap_families"] == (
+            "vllm:time_per_output_token_seconds",
+            "vllm:inter_token_latency_seconds",
+        )
+        assert x["server_gap_triton"] == t["server_metrics"]["tpot_ms_mean"]["mean"]
+    # a point only one side measured is not compared
+    assert rep.overhead(triton, vllm[:1]) == diffs[:1]
+    table = "\n".join(rep.overhead_table(diffs))
+    assert "| c=4 | 128/128 |" in table and "%.3f" % diffs[1]["tps_ratio"] in table
