@@ -179,6 +179,6 @@ def test_triton_generate_body_is_what_triton_accepted():
     assert field == "text_output"  # the key of Triton's generate responses
     # quotes and markup in a prompt survive autoescaping as valid JSON
     tricky = 'say "hi" <b>&</b>\n'
-    mine, _ = _aiperf_render(bc.triton_generate_extra(False), tricky, 7, False)
+    mine = _aiperf_render(bc.triton_generate_extra(False), tricky, 7, False)[0]
     assert mine["text_input"] == tricky and mine["stream"] is False
     assert json.loads(mine["sampling_parameters"]) == {"max_tokens": 7}
