@@ -114,7 +114,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 
@@ -380,4 +379,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -72,8 +72,8 @@ options:
     type: path
     default: /var/lib/llmserve/model-control
 notes:
-  - An unreachable server is not an error: the module reports C(reachable=false) and does
-    nothing (a server that is starting loads the repository's models itself).
+  - An unreachable server is not an error. The module then reports C(reachable=false) and
+    does nothing (a server that is starting loads the repository's models itself).
 seealso:
   - module: llmserve.triton.triton_model_repo
   - module: llmserve.triton.wait_for_inference_server
@@ -108,7 +108,6 @@ loaded:
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from http.client import HTTPException
@@ -187,21 +186,19 @@ def wait_index(base, name, done, timeout, result_file=None):
         time.sleep(0.5)
 
 
-def start_load(base, name, p):
-    """Start the load in a detached process; wait until Triton reports the model LOADING (or
+def start_load(module, base, name, p):
+    """Start the load in a background process; wait until Triton reports the model LOADING (or
     READY, for load_first), or the load answered. Returns (index, the load's answer or None)."""
     os.makedirs(p["state_dir"], mode=0o750, exist_ok=True)
     result_file = os.path.join(p["state_dir"], "load-%s.json" % name)
     if os.path.exists(result_file):
         os.unlink(result_file)
     url = base + "/v2/repository/models/%s/load" % name
-    subprocess.Popen(
-        [sys.executable, "-c", LOADER, url, result_file, str(p["timeout"])],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
+    # The shell starts the loader in the background with its output detached, and returns.
+    module.run_command(
+        ["/bin/sh", "-c", '"$@" </dev/null >/dev/null 2>&1 &', "llmserve-load"]
+        + [sys.executable, "-c", LOADER, url, result_file, str(p["timeout"])],
+        check_rc=True,
     )
     wanted = ("READY",) if p["order"] == "load_first" else ("READY", "LOADING")
     return wait_index(base, name, lambda s: s in wanted, p["timeout"], result_file)
@@ -265,7 +262,7 @@ def main():
                 http(base + "/v2/repository/models/%s/unload" % act["model"], "POST", b"{}")
                 wait_unloaded(base, act["model"], p["timeout"])
                 continue
-            index, res = start_load(base, act["model"], p)
+            index, res = start_load(module, base, act["model"], p)
             if res is not None and res.get("status") != 200:
                 module.fail_json(msg=load_failure(act["model"], index, res.get("body")), **result)
     except (OSError, HTTPException, ValueError) as exc:

@@ -18,8 +18,6 @@ from tritonclient.grpc import service_pb2 as pb
 
 ROOT = Path(__file__).resolve().parents[4]
 FIX = ROOT / "tests" / "unit" / "fixtures" / "triton_infer"
-sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "triton_standin"))
-import protocol as standin_protocol  # noqa: E402  (the test stand-in's request decoder)
 
 
 def fixture_lines(name):
@@ -165,7 +163,7 @@ def test_check_answer_rejects_blank_text():
         ti.check_answer(res.as_dict("triton", "demo"))
 
 
-def test_triton_inputs_decode_as_the_vllm_backend_reads_them():
+def test_triton_inputs_decode_as_the_vllm_backend_reads_them(triton_request_decoder):
     """The request tritonclient puts on the wire carries the vLLM backend's contract."""
     inputs = ti.build_triton_inputs(grpcclient, np, "machine learning is", 12, 0.0, True)
     request = grpc_utils._get_inference_request(
@@ -190,10 +188,14 @@ def test_triton_inputs_decode_as_the_vllm_backend_reads_them():
     assert [i.datatype for i in request.inputs] == ["BYTES", "BOOL", "BYTES", "BOOL"]
     assert all(list(i.shape) == [1] for i in request.inputs)
     assert [o.name for o in request.outputs] == ["text_output"]
-    parsed = standin_protocol.parse_request(request)
-    assert parsed["prompt"] == "machine learning is"
-    assert parsed["stream"] is True and parsed["exclude_input"] is True
-    assert parsed["sampling"] == {"max_tokens": 12, "temperature": 0.0, "ignore_eos": True}
+    parsed = triton_request_decoder(request)
+    assert parsed["text_input"] == "machine learning is"
+    assert parsed["stream"] is True and parsed["exclude_input_in_output"] is True
+    assert parsed["sampling_parameters"] == {
+        "max_tokens": 12,
+        "temperature": 0.0,
+        "ignore_eos": True,
+    }
 
 
 def _result_of(resp):
@@ -201,13 +203,14 @@ def _result_of(resp):
     return grpcclient.InferResult(resp)
 
 
-def test_final_flag_and_text_output_via_tritonclient_result():
-    req = {"id": "r", "prompt": "p", "stream": True, "exclude_input": True, "empty_final": True}
-    responses = list(standin_protocol.stream_responses("demo", req, iter(["a", "", "b"])))
-    finals = [ti.is_final_response(r) for r in responses]
-    texts = [ti.decode_text_output(_result_of(r).as_numpy("text_output")) for r in responses]
-    assert finals == [False, False, True]
-    assert texts == ["a", "b", ""]
+def test_final_flag_and_text_output_via_tritonclient_result(triton_stream):
+    """On what the real Triton + vLLM backend streamed: one token per response, the last one
+    flagged final (triton_final_response), no separate empty final response."""
+    finals = [ti.is_final_response(r) for r in triton_stream]
+    texts = [ti.decode_text_output(_result_of(r).as_numpy("text_output")) for r in triton_stream]
+    assert finals == [False] * (len(triton_stream) - 1) + [True]
+    assert all(t for t in texts) and "".join(texts).strip()
+    assert texts == [bytes(r.raw_output_contents[0][4:]).decode() for r in triton_stream]
     assert ti.is_final_response(pb.ModelInferResponse()) is False
 
 

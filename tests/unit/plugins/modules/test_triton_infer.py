@@ -1,12 +1,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """triton_infer end to end through main(): a real local HTTP server replays captured vLLM 0.32.0
 streams (OpenAI path); a real gRPC server built from tritonclient's stubs answers ModelReady and
-ModelStreamInfer (Triton path)."""
+ModelStreamInfer with what a real Triton 2.51 + NVIDIA's vLLM backend streamed (Triton path)."""
 
+import copy
 import http.server
 import json
 import os
-import sys
 from concurrent import futures
 
 import grpc
@@ -18,8 +18,6 @@ from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 FIX = os.path.join(ROOT, "tests", "unit", "fixtures", "triton_infer")
-sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures", "triton_standin"))
-import protocol as standin_protocol  # noqa: E402
 
 
 def fixture(name):
@@ -49,11 +47,11 @@ def openai_server(local_http):
     return local_http(Handler), state
 
 
-class TritonLike(pb_grpc.GRPCInferenceServiceServicer):
-    """Decoupled model 'demo' that streams the given deltas (stand-in protocol helpers)."""
+class TritonReplay(pb_grpc.GRPCInferenceServiceServicer):
+    """Model 'demo' answering each streamed request with the given captured responses."""
 
-    def __init__(self, deltas):
-        self.deltas = deltas
+    def __init__(self, responses):
+        self.responses = responses
         self.requests = []
 
     def ModelReady(self, request, context):
@@ -61,18 +59,25 @@ class TritonLike(pb_grpc.GRPCInferenceServiceServicer):
 
     def ModelStreamInfer(self, request_iterator, context):
         for request in request_iterator:
-            req = standin_protocol.parse_request(request)
-            self.requests.append(req)
-            for resp in standin_protocol.stream_responses("demo", req, iter(self.deltas)):
+            self.requests.append(request)
+            for resp in self.responses:
                 yield pb.ModelStreamInferResponse(infer_response=resp)
+
+
+def emptied(responses):
+    """The captured stream with every text_output emptied (BYTES: a 4-byte zero length)."""
+    out = copy.deepcopy(responses)
+    for resp in out:
+        resp.raw_output_contents[0] = b"\0\0\0\0"
+    return out
 
 
 @pytest.fixture
 def triton_server():
     servers = []
 
-    def start(deltas):
-        svc = TritonLike(deltas)
+    def start(responses):
+        svc = TritonReplay(responses)
         srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         pb_grpc.add_GRPCInferenceServiceServicer_to_server(svc, srv)
         port = srv.add_insecure_port("127.0.0.1:0")
@@ -135,27 +140,31 @@ def test_bad_max_tokens(capsys):
     assert rc == 1 and "max_tokens must be at least 1" in out["msg"]
 
 
-def test_triton_stream(triton_server, capsys):
-    url, svc = triton_server([" machine", "", " learning", " rocks"])
+def test_triton_stream(triton_server, triton_stream, triton_request_decoder, capsys):
+    url, svc = triton_server(triton_stream)
     rc, out = run_module(
-        {"url": "grpc://" + url, "model": "demo", "protocol": "triton", "max_tokens": 3}, capsys
+        {"url": "grpc://" + url, "model": "demo", "protocol": "triton", "max_tokens": 8}, capsys
     )
     assert rc == 0, out
-    assert out["text"] == " machine learning rocks"
-    assert out["tokens"] == 3 and out["tokens_source"] == "stream_chunks"
-    assert out["finish_reason"] == "final_response"
-    req = svc.requests[0]
-    assert req["stream"] and req["exclude_input"] and req["empty_final"]
-    assert req["sampling"]["max_tokens"] == 3
+    # the real backend streams one token per response and flags the last one final
+    texts = [bytes(r.raw_output_contents[0][4:]).decode() for r in triton_stream]
+    assert out["text"] == "".join(texts) and out["text"].strip()
+    assert out["tokens"] == len(triton_stream) == 8 and out["tokens_source"] == "stream_chunks"
+    assert out["finish_reason"] == "final_response" and out["responses"] == 8
+    req = triton_request_decoder(svc.requests[0])
+    assert req["text_input"] == "machine learning is"
+    assert req["stream"] is True and req["exclude_input_in_output"] is True
+    assert req["parameters"]["triton_enable_empty_final_response"].bool_param is True
+    assert req["sampling_parameters"]["max_tokens"] == 8
 
 
-def test_triton_unknown_model(triton_server, capsys):
-    url, _state = triton_server(["x"])
+def test_triton_unknown_model(triton_server, triton_stream, capsys):
+    url, _state = triton_server(triton_stream)
     rc, out = run_module({"url": url, "model": "nope", "protocol": "triton"}, capsys)
     assert rc == 1 and "'nope' is not ready" in out["msg"]
 
 
-def test_triton_empty_answer_fails(triton_server, capsys):
-    url, _state = triton_server([])
+def test_triton_empty_answer_fails(triton_server, triton_stream, capsys):
+    url, _state = triton_server(emptied(triton_stream))
     rc, out = run_module({"url": url, "model": "demo", "protocol": "triton"}, capsys)
     assert rc == 1 and "empty text" in out["msg"]
