@@ -6,7 +6,7 @@
 # output tokens/s ratio, TTFT p50 and ITL p50 differences, and the servers' own figures.
 #
 #   scripts/bench_triton_overhead.sh [options]
-#     --backend-src DIR  NVIDIA vLLM backend sources for triton_cpu (env TRITON_VLLM_BACKEND_SRC;
+#     --backend-src DIR  NVIDIA vLLM backend sources for triton_cpu (env LLMSERVE_VLLM_BACKEND_SRC;
 #                        default ../shared/vendor/vllm_backend-r26.01 beside this checkout)
 #     --out DIR          results (default benchmarks/triton-overhead-<UTC time>)
 #     --model NAME       model preset or path (default demo)
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 argv=("$@")
 
-backend_src=${TRITON_VLLM_BACKEND_SRC:-$ROOT/../shared/vendor/vllm_backend-r26.01}
+backend_src=${LLMSERVE_VLLM_BACKEND_SRC:-$ROOT/../shared/vendor/vllm_backend-r26.01}
 out="" model=demo engine=genai-perf concurrency=1,4 lengths=128/128 requests=16 repeats=2
 report_only=0 teardown=0
 while [ $# -gt 0 ]; do
@@ -51,7 +51,7 @@ case "$engine" in genai-perf | aiperf) ;; *) echo "--engine is genai-perf or aip
 if [ "$report_only" = 0 ]; then
   [ -f "$backend_src/src/model.py" ] || {
     echo "no NVIDIA vLLM backend sources at $backend_src (src/model.py): pass --backend-src" \
-      "or TRITON_VLLM_BACKEND_SRC" >&2
+      "or LLMSERVE_VLLM_BACKEND_SRC" >&2
     exit 2
   }
   # the serving stack uses localhost's ports and CPU: one user at a time

@@ -240,7 +240,7 @@ d=$(find "$RES/tutorial" -mindepth 1 -maxdepth 1 -type d | head -1)
 cmd=$(cat "$d"/points/default__in128-out128__c1/rep1/command.txt)
 for want in "--endpoint-type kserve" "--backend vllm" "--streaming" "--random-seed 123" \
   "--num-dataset-entries 10" "--synthetic-input-tokens-mean 128" "--output-tokens-mean 128" \
-  "--concurrency 1" "-u 127.0.0.1:8001"; do
+  "--concurrency 1" "--url 127.0.0.1:8001"; do
   [[ "$cmd" == *"$want"* ]] || fail "the tutorial command lacks '$want': $cmd"
 done
 "$PY" - "$d" <<'PY' || fail "tutorial results"
