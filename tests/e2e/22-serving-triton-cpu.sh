@@ -38,12 +38,8 @@ OUT=$(mktemp -d /tmp/llmserve-e2e-triton-cpu.XXXXXX)
 VARS=$(mktemp /tmp/llmserve-triton-cpu.XXXXXX.yml)
 FAILED=1
 
-say() { printf '\n--- %s\n' "$*"; }
-ok() { printf '  ok: %s\n' "$*"; }
-fail() {
-  printf '  FAIL: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=tests/lib/serving.sh
+. "$ROOT/tests/lib/serving.sh"
 [ -f "$BACKEND/src/model.py" ] ||
   fail "NVIDIA's vLLM backend not found at $BACKEND (set LLMSERVE_VLLM_BACKEND_SRC to a checkout of triton-inference-server/vllm_backend r26.01)"
 # The canary and the settings reach ansible through a 0600 vars file outside the scanned dirs.
@@ -53,24 +49,6 @@ printf 'triton_vllm_runtime: triton_cpu\ntriton_vllm_backend_src: "%s"\ntriton_v
 
 # shellcheck source=tests/lib/recap.sh
 . "$ROOT/tests/lib/recap.sh"
-pid_alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$1/status" 2>/dev/null; }
-start_time() { awk '{print $22}' "/proc/$1/stat"; }
-descendants() { # every live descendant of the given PIDs (by parent PID, not by name)
-  local table
-  table=$(ps -eo pid=,ppid=)
-  awk -v roots=" $* " 'BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) want[r[i]] = 1 }
-    { parent[$1] = $2 }
-    END { do { added = 0; for (p in parent) if ((parent[p] in want) && !(p in want)) { want[p] = 1; added = 1; print p } } while (added) }' <<<"$table"
-}
-marked_pids() { # live processes carrying the service marker in their environment
-  local d
-  for d in /proc/[0-9]*; do
-    if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qx "LLMSERVE_SERVICE=$SERVICE"; then
-      pid_alive "${d#/proc/}" && echo "${d#/proc/}"
-    fi
-  done
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 play() { # play NAME ARGS...: ansible-playbook with the settings file, output to OUT/NAME.out
   local name=$1 t0=$SECONDS rc=0
   shift
@@ -78,9 +56,6 @@ play() { # play NAME ARGS...: ansible-playbook with the settings file, output to
   printf '  (%s: rc=%s, %ss, changed=%s)\n' "$name" "$rc" $((SECONDS - t0)) "$(recap "$OUT/$name.out" changed)"
   return $rc
 }
-show_tail() { tail -n 40 "$1" >&2 || true; }
-# An output with its YAML line wrapping and quote doubling undone, for matching whole messages.
-flat() { tr -s ' \n' ' ' <"$1" | sed "s/''/'/g"; }
 index() { curl -sf -X POST "$HTTP/v2/repository/index"; }
 loaded() { curl -sf "$HTTP/v2/models/stats" | "$PY" -c 'import json,sys; print(" ".join(sorted(m["name"] for m in json.load(sys.stdin)["model_stats"])))'; }
 
@@ -91,7 +66,7 @@ cleanup() {
     [ -f "$LOG" ] && { echo "--- server log tail" >&2; tail -n 30 "$LOG" >&2; }
   fi
   ansible-playbook -e "@$VARS" teardown.yml >"$OUT/cleanup-teardown.out" 2>&1 || true
-  for pid in $(marked_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $(marked_pids "$SERVICE"); do kill -KILL "$pid" 2>/dev/null || true; done
   rm -f "$VARS"
   [ "$FAILED" = 1 ] || rm -rf "$OUT"
   exit $rc
@@ -109,7 +84,7 @@ ok "clean: no server, ports 8000-8002 free, $TDIR absent"
 say "1. site.yml --check: the plan, nothing laid out or started"
 play check1 site.yml --check || { show_tail "$OUT/check1.out"; fail "check mode"; }
 [ ! -e "$TDIR" ] || fail "check mode created $TDIR"
-[ -z "$(marked_pids)" ] || fail "check mode started a server"
+[ -z "$(marked_pids "$SERVICE")" ] || fail "check mode started a server"
 flat "$OUT/check1.out" | grep -q "Runtime triton_cpu: set by triton_vllm_runtime" || fail "no runtime choice line"
 flat "$OUT/check1.out" | grep -q "would be laid out" || fail "check mode did not report the layout"
 ok "$(flat "$OUT/check1.out" | grep -o 'Compatibility measures[^:]*: [a-z_, 0-9]*' | head -1)"
@@ -291,12 +266,12 @@ hits=$(grep -rlF --binary-files=text "$CANARY" "$OUT" /var/log/llmserve /var/lib
 ok "canary absent from processes, outputs, logs, state and the repository"
 
 say "10. teardown.yml: the whole process tree ends (by PID), a second run changes nothing"
-TREE="$SUP $PID $(descendants "$SUP" | tr '\n' ' ')"
+TREE="$SUP $(descendants "$SUP" | tr '\n' ' ')"
 play teardown1 teardown.yml || { show_tail "$OUT/teardown1.out"; fail "teardown"; }
 for p in $TREE; do
   if pid_alive "$p"; then fail "pid $p survived teardown: $(tr '\0' ' ' <"/proc/$p/cmdline")"; fi
 done
-[ -z "$(marked_pids)" ] || fail "processes with the service marker remain: $(marked_pids)"
+[ -z "$(marked_pids "$SERVICE")" ] || fail "processes with the service marker remain: $(marked_pids "$SERVICE")"
 for port in 8000 8001 8002; do if port_open $port; then fail "port $port still open"; fi; done
 { [ ! -e "$STATE" ] && [ ! -e "$LOG" ] && [ ! -e "$HF_HOME/token" ]; } || fail "service state remains"
 [ -x "$TDIR/server/pytriton/tritonserver/bin/tritonserver" ] || fail "teardown removed the Triton layout (kept unless purge)"
