@@ -16,6 +16,8 @@ __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 import json
 
+from ansible_collections.llmserve.triton.plugins.module_utils._readiness import classify_failure
+
 DIGEST_PARAM = "llmserve_model_json_sha256"
 ORDERS = ("unload_first", "load_first")
 # Index states of a model that occupies the server (memory, a name).
@@ -107,7 +109,14 @@ def plan_actions(
 
 
 def load_failure(name, index, response_text=""):
-    """The message for a model that did not become ready: Triton's own reason first."""
+    """The message for a model that did not load: Triton's own reason, then the likely cause
+    and the fix (the readiness wait's classification)."""
     reason = (index.get(name) or {}).get("reason") or ""
     text = reason or (response_text or "").strip() or "no reason given"
-    return "Triton could not load model %r: %s" % (name, text[-3000:])
+    cause = classify_failure(text.splitlines())
+    return "Triton could not load model %r: %s\nLikely cause: %s. %s" % (
+        name,
+        text[-3000:],
+        cause["cause"].replace("_", " "),
+        cause["hint"],
+    )

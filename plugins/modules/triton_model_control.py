@@ -74,6 +74,7 @@ options:
 notes:
   - An unreachable server is not an error. The module then reports C(reachable=false) and
     does nothing (a server that is starting loads the repository's models itself).
+  - In check mode a listed model whose C(model.json) is not written yet is reported as a load.
 seealso:
   - module: llmserve.triton.triton_model_repo
   - module: llmserve.triton.wait_for_inference_server
@@ -238,7 +239,8 @@ def main():
     for name in p["models"]:
         path = os.path.join(p["repository"], name, str(p["version"]), "model.json")
         digest = file_digest(path)
-        if digest is None:
+        # In check mode the repository may not be written yet: the model then counts as new.
+        if digest is None and not module.check_mode:
             module.fail_json(msg="model %r has no %s: write the repository first" % (name, path))
         desired[name] = digest
     before = active_models(index, loaded)

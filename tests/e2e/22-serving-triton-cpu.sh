@@ -204,6 +204,24 @@ refuse collision "model name 'demo2' is already given to /var/lib/llmserve/model
   -e model=demo -e model_repo_served_name=demo2
 [ "$(loaded)" = demo2 ] || fail "loaded models after the refusals: $(loaded)"
 
+say "7b. An engine arg vLLM rejects at load: Triton's reason and the likely cause, the server stays up"
+if play badload site.yml -e model=demo2 \
+  -e '{"model_repo_engine_args": {"enable_chunked_prefill": false, "max_num_batched_tokens": 16}}'; then
+  fail "site.yml with an engine arg vLLM rejects succeeded"
+fi
+flat "$OUT/badload.out" | grep -q "Triton could not load model 'demo2'" || { show_tail "$OUT/badload.out"; fail "no load failure"; }
+flat "$OUT/badload.out" | grep -q "max_num_batched_tokens (16) is smaller than max_model_len (2048)" ||
+  fail "Triton's reason (vLLM's own error) is not in the message"
+flat "$OUT/badload.out" | grep -q "Likely cause: invalid engine arg" || fail "no likely cause"
+{ [ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] && [ "$(start_time "$PID")" = "$START1" ]; } ||
+  fail "the failed load restarted the server"
+curl -sf "$HTTP/v2/health/ready" >/dev/null || fail "the server is not ready after one failed load"
+ok "$(flat "$OUT/badload.out" | grep -o "Likely cause: invalid engine arg[^.]*" | head -1); tritonserver $PID up"
+play recover site.yml -e model=demo2 || { show_tail "$OUT/recover.out"; fail "recovery run"; }
+grep -q 'demo2 answered [1-9][0-9]* tokens' "$OUT/recover.out" || fail "demo2 did not answer after the recovery"
+[ "$(cat "$RUN_DIR/server.pid")" = "$PID" ] || fail "the recovery restarted the server"
+ok "the next good run loaded demo2 into the same server and it answered"
+
 say "8. benchmark.yml: the tutorial profile through Triton's gRPC port, AIPerf through HTTP"
 RES=$OUT/results
 bench() { # bench NAME ARGS...: benchmark.yml against the served demo2
