@@ -97,7 +97,7 @@ flat "$OUT/apply1.out" | grep -q "Runtime vllm_cpu: auto: no NVIDIA GPU, and NVI
   fail "no fallback line with its reason in the play output"
 flat "$OUT/apply1.out" | grep -q "so plain vLLM on the CPU. To serve through Triton, set triton_vllm_backend_src" ||
   fail "the fallback line does not say what to set"
-ok "runtime choice: $(grep -o "Runtime vllm_cpu: auto: [^(]*" "$OUT/apply1.out" | head -1)"
+ok "runtime choice: $(flat "$OUT/apply1.out" | grep -o "Runtime vllm_cpu: auto: [^(]*" | head -1)"
 [ "$(recap "$OUT/apply1.out" changed)" -gt 0 ] || fail "first run reported no change"
 grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply1.out" || fail "no smoke-inference answer"
 grep -q 'its text is meaningless' "$OUT/apply1.out" || fail "no demo-model notice"
