@@ -108,6 +108,36 @@ def plan_actions(
     return unloads + loads if order == "unload_first" else loads + unloads
 
 
+def stub_pids(table, server_pid, name, version=1):
+    """PIDs of a model's Python-backend stubs under the server, and of their descendants.
+
+    table: [(pid, ppid, argv)] of the host's processes. A stub is a descendant of server_pid
+    whose first argument is the model's ``<name>/<version>/model.py`` (the repository path as
+    the server sees it, so also inside a container). Triton reports a model unloaded before its
+    stub has exited (seconds later, or never when the stub hangs in its exit), so an unload
+    waits for these PIDs, and ends them when they outlive the wait.
+    """
+    children = {}
+    for pid, ppid, _argv in table:
+        children.setdefault(ppid, []).append(pid)
+    argv_of = {pid: argv for pid, _ppid, argv in table}
+    suffix = "/%s/%s/model.py" % (name, version)
+
+    def below(pid):
+        out, todo = [], [pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                out.append(child)
+                todo.append(child)
+        return out
+
+    stubs = [p for p in below(server_pid) if len(argv_of[p]) > 1 and argv_of[p][1].endswith(suffix)]
+    found = []
+    for stub in stubs:
+        found += [stub] + below(stub)
+    return sorted(set(found))
+
+
 def load_failure(name, index, response_text=""):
     """The message for a model that did not load: Triton's own reason, then the likely cause
     and the fix (the readiness wait's classification)."""

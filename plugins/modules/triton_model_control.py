@@ -71,6 +71,18 @@ options:
     description: Folder for the background loads' answers (one small JSON file per model).
     type: path
     default: /var/lib/llmserve/model-control
+  server_pid:
+    description:
+      - PID of the tritonserver process, as this host sees it (the service's main PID, or a
+        container's C(State.Pid)). With it an unload also waits until the model's
+        Python-backend stub processes have exited (Triton reports the model unloaded before
+        they have, and on a GPU their memory is not free until then), and ends those that
+        outlive O(stub_exit_timeout) with SIGKILL, by PID.
+    type: int
+  stub_exit_timeout:
+    description: Seconds an unloaded model's stub processes may take to exit.
+    type: int
+    default: 60
 notes:
   - An unreachable server is not an error. The module then reports C(reachable=false) and
     does nothing (a server that is starting loads the repository's models itself).
@@ -99,6 +111,11 @@ actions:
   type: list
   elements: dict
   sample: [{"action": "unload", "model": "demo", "why": "not in the repository"}]
+killed:
+  description: PIDs of unloaded models' stub processes that did not exit in time and were killed.
+  returned: always
+  type: list
+  elements: int
 loaded:
   description: Models READY or LOADING after the module ran.
   returned: always
@@ -106,9 +123,11 @@ loaded:
   elements: str
 """
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from http.client import HTTPException
@@ -122,6 +141,7 @@ from ansible_collections.llmserve.triton.plugins.module_utils._model_control imp
     parse_index,
     parse_stats,
     plan_actions,
+    stub_pids,
 )
 
 # Runs detached: POSTs one load and records Triton's answer, so a load that takes minutes
@@ -205,6 +225,39 @@ def start_load(module, base, name, p):
     return wait_index(base, name, lambda s: s in wanted, p["timeout"], result_file)
 
 
+def process_table():
+    """[(pid, ppid, argv)] of the host's processes, from /proc."""
+    table = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
+        except (OSError, ValueError, IndexError):
+            continue
+        table.append((int(entry), ppid, argv))
+    return table
+
+
+def end_stubs(server_pid, name, version, timeout):
+    """Wait until the model's stub processes are gone; SIGKILL what outlives the timeout."""
+    deadline = time.time() + timeout
+    while True:
+        pids = stub_pids(process_table(), server_pid, name, version)
+        if not pids:
+            return []
+        if time.time() >= deadline:
+            break
+        time.sleep(0.5)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
 def wait_unloaded(base, name, timeout):
     """Until the model is neither READY/LOADING in the index nor loaded per the stats."""
     deadline = time.time() + timeout
@@ -225,6 +278,8 @@ def main():
             order=dict(type="str", choices=["unload_first", "load_first"], default="unload_first"),
             timeout=dict(type="int", default=1800),
             state_dir=dict(type="path", default="/var/lib/llmserve/model-control"),
+            server_pid=dict(type="int"),
+            stub_exit_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
@@ -234,7 +289,9 @@ def main():
         index = read_index(base)
         loaded = read_loaded(base)
     except Exception as exc:  # noqa: BLE001 - not running (yet): nothing to switch
-        module.exit_json(changed=False, reachable=False, actions=[], loaded=[], error=str(exc))
+        module.exit_json(
+            changed=False, reachable=False, actions=[], loaded=[], killed=[], error=str(exc)
+        )
     desired = {}
     for name in p["models"]:
         path = os.path.join(p["repository"], name, str(p["version"]), "model.json")
@@ -246,7 +303,7 @@ def main():
     before = active_models(index, loaded)
     digests = {n: loaded_digest(base, n) for n in desired if n in before}
     actions = plan_actions(index, desired, digests, p["order"], p["unload_others"], loaded)
-    result = dict(changed=bool(actions), reachable=True, actions=actions, loaded=before)
+    result = dict(changed=bool(actions), reachable=True, actions=actions, loaded=before, killed=[])
     if module._diff:
         after = sorted(set(before) - {a["model"] for a in actions if a["action"] == "unload"})
         after = sorted(set(after) | {a["model"] for a in actions if a["action"] == "load"})
@@ -263,6 +320,10 @@ def main():
             if act["action"] == "unload":
                 http(base + "/v2/repository/models/%s/unload" % act["model"], "POST", b"{}")
                 wait_unloaded(base, act["model"], p["timeout"])
+                if p["server_pid"]:
+                    result["killed"] += end_stubs(
+                        p["server_pid"], act["model"], p["version"], p["stub_exit_timeout"]
+                    )
                 continue
             index, res = start_load(module, base, act["model"], p)
             if res is not None and res.get("status") != 200:

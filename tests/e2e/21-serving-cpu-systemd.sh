@@ -95,7 +95,12 @@ tar -C "$BACKEND" -cf - . | docker exec -i "$NAME" tar -C /opt/vllm_backend -xf 
 for w in /var/cache/llmserve/nvidia_pytriton-*.whl; do
   [ -f "$w" ] && docker cp "$w" "$NAME:/var/cache/llmserve/" >/dev/null
 done
-ok "test host $NAME: systemd $state, venv and backend copied"
+# The role's pip installs (numpy 1.x for the stub environment, the Triton client) reach the
+# package index from inside the host: it trusts the same certificate authorities as this
+# machine (a CI network may inspect TLS with its own CA).
+docker cp /etc/ssl/certs/ca-certificates.crt "$NAME:/usr/local/share/llmserve-test-ca.crt"
+inside sh -c 'printf "[global]\ncert = /usr/local/share/llmserve-test-ca.crt\n" >/etc/pip.conf'
+ok "test host $NAME: systemd $state, venv and backend copied, pip trusts this machine's CAs"
 
 cat >"$OUT/inventory.yml" <<EOF
 all:

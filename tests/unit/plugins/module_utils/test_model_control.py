@@ -103,3 +103,30 @@ def test_load_failure_prefers_tritons_reason():
     msg = mc.load_failure("x", {}, '{"error":"boom"}')
     assert msg.startswith('Triton could not load model \'x\': {"error":"boom"}')
     assert "Likely cause: unknown." in msg
+
+
+def test_stub_pids_are_the_models_stubs_under_the_server_and_their_children():
+    # (pid, ppid, argv) as /proc shows a triton_cpu server after a switch from demo to demo2
+    stub = "/opt/llmserve/triton-cpu/server/pytriton/tritonserver/backends/python/"
+    stub += "triton_python_backend_stub"
+    table = [
+        (1, 0, ["/sbin/init"]),
+        (100, 1, ["/usr/bin/python3", "llmserve_supervisor.py", "run"]),
+        (101, 100, ["tritonserver", "--model-repository=/opt/llmserve/model_repository"]),
+        (110, 101, [stub, "/opt/llmserve/model_repository/demo/1/model.py", "shm", "1048576"]),
+        (
+            111,
+            110,
+            ["/opt/llmserve/triton-cpu/stub-env/bin/python3", "-I", "-c", "resource_tracker"],
+        ),
+        (112, 110, ["VLLM::EngineCore"]),
+        (113, 112, ["VLLM::Worker"]),
+        (120, 101, [stub, "/opt/llmserve/model_repository/demo2/1/model.py", "shm", "1048576"]),
+        (121, 120, ["VLLM::EngineCore"]),
+        # another Triton's stub of a model named demo: not under this server
+        (200, 1, [stub, "/tmp/other/demo/1/model.py"]),
+    ]
+    assert mc.stub_pids(table, 101, "demo") == [110, 111, 112, 113]
+    assert mc.stub_pids(table, 101, "demo2") == [120, 121]
+    assert mc.stub_pids(table, 101, "demo", version=2) == []
+    assert mc.stub_pids(table, 999, "demo") == []
