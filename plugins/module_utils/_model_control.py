@@ -144,7 +144,7 @@ def load_failure(name, index, response_text=""):
     reason = (index.get(name) or {}).get("reason") or ""
     text = reason or (response_text or "").strip() or "no reason given"
     cause = classify_failure(text.splitlines())
-    return "Triton could not load model %r: %s\nLikely cause: %s. %s" % (
+    return "Triton could not load model %s: %s\nLikely cause: %s. %s" % (
         name,
         text[-3000:],
         cause["cause"].replace("_", " "),

@@ -98,10 +98,10 @@ def test_bad_order():
 def test_load_failure_prefers_tritons_reason():
     index = mc.parse_index(read("repository_index_load_failed.json"))
     msg = mc.load_failure("broken", index, "HTTP 400")
-    assert msg.startswith("Triton could not load model 'broken': Internal: ImportError")
+    assert msg.startswith("Triton could not load model broken: Internal: ImportError")
     assert "Likely cause: backend vllm mismatch." in msg and "triton_vllm_backend_release" in msg
     msg = mc.load_failure("x", {}, '{"error":"boom"}')
-    assert msg.startswith('Triton could not load model \'x\': {"error":"boom"}')
+    assert msg.startswith('Triton could not load model x: {"error":"boom"}')
     assert "Likely cause: unknown." in msg
 
 
