@@ -147,20 +147,19 @@ from ansible_collections.llmserve.triton.plugins.module_utils._model_control imp
 # Runs detached: POSTs one load and records Triton's answer, so a load that takes minutes
 # neither blocks the play nor dies with it.
 LOADER = r"""
-import json, sys, urllib.request
+import http.client, json, os, sys, urllib.parse
 url, out, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-req = urllib.request.Request(url, data=b"{}", method="POST",
-                             headers={"Content-Type": "application/json"})
+u = urllib.parse.urlsplit(url)
 try:
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        res = {"status": r.status, "body": r.read().decode("utf-8", "replace")}
-except urllib.error.HTTPError as e:
-    res = {"status": e.code, "body": e.read().decode("utf-8", "replace")}
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    conn.request("POST", u.path, body=b"{}", headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    res = {"status": resp.status, "body": resp.read().decode("utf-8", "replace")}
 except Exception as e:
     res = {"status": None, "body": str(e)}
 with open(out + ".tmp", "w") as f:
     json.dump(res, f)
-import os; os.replace(out + ".tmp", out)
+os.replace(out + ".tmp", out)
 """
 
 

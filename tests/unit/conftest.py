@@ -57,7 +57,7 @@ def decode_triton_request(request):
             out[spec.name] = raw[:1] == b"\x01"
     if "sampling_parameters" in out:
         out["sampling_parameters"] = json.loads(out["sampling_parameters"])
-    out["parameters"] = {k: v for k, v in request.parameters.items()}
+    out["parameters"] = dict(request.parameters.items())
     return out
 
 
