@@ -121,6 +121,49 @@ def check_digest(backend, expected, label):
     return backend
 
 
+def label_of(b):
+    """How a plan's backend is named in messages: release and source."""
+    return "%s from %s" % (b["release"], b["src"])
+
+
+def local_backend(b):
+    """The backend of a folder or local-archive source (plan kinds dir, archive), checked by its
+    tree digest; None for a source to download (kinds release, url)."""
+    if b["kind"] == "dir":
+        return check_digest(backend_from_dir(b["src"]), b["sha256"], label_of(b))
+    if b["kind"] == "archive":
+        if not os.path.isfile(b["src"]):
+            raise TritonCpuError(
+                "triton_vllm_backend_src %s does not exist: set it to a release archive of "
+                "triton-inference-server/vllm_backend, a checkout folder, or leave it empty"
+                % b["src"]
+            )
+        with open(b["src"], "rb") as f:
+            return check_digest(backend_from_archive(f.read(), b["src"]), b["sha256"], label_of(b))
+    return None
+
+
+def cached_backend(b, cache_dir):
+    """The downloaded archive of a release or URL source from the cache when it holds the
+    expected tree; None otherwise (a stale or damaged copy is downloaded again)."""
+    path = os.path.join(cache_dir or "/nonexistent", cache_name(b["src"]))
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            backend = backend_from_archive(f.read(), path)
+    except TritonCpuError:
+        return None
+    return backend if backend["digest"] == b["sha256"] else None
+
+
+def downloaded_backend(b, data):
+    """The backend of a downloaded archive (bytes), checked by its tree digest."""
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise TritonCpuError("%s is larger than 64 MiB: not a backend archive" % b["src"])
+    return check_digest(backend_from_archive(data, b["src"]), b["sha256"], label_of(b))
+
+
 def write_backend(backend, dest):
     """Write the backend's files into dest (a new, empty folder)."""
     for rel, content in sorted(backend["files"].items()):

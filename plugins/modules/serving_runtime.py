@@ -183,10 +183,10 @@ from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu_fetch import (
     MAX_ARCHIVE_BYTES,
-    backend_from_archive,
-    backend_from_dir,
-    cache_name,
-    check_digest,
+    cached_backend,
+    downloaded_backend,
+    label_of,
+    local_backend,
 )
 
 
@@ -214,44 +214,23 @@ def installed_digest(dest):
         return None
 
 
-def backend_availability(module, plan, opts):
+def backend_availability(plan, opts):
     """{"ok", "what", "why"}: can the planned backend be had? Raises TritonCpuError for a bad
     configured source (missing folder, checksum mismatch): those are errors, not fallbacks."""
-    backend = plan["backend"]
-    what = "%s from %s" % (backend["release"], backend["src"])
-    if backend["kind"] == "dir":
-        check_digest(backend_from_dir(backend["src"]), backend["sha256"], backend["src"])
-        return {"ok": True, "what": what, "why": ""}
-    if backend["kind"] == "archive":
-        if not os.path.isfile(backend["src"]):
-            raise TritonCpuError(
-                "triton_vllm_backend_src %s does not exist: set it to a release archive of "
-                "triton-inference-server/vllm_backend, a checkout folder, or leave it empty"
-                % backend["src"]
-            )
-        with open(backend["src"], "rb") as f:
-            check_digest(backend_from_archive(f.read(), backend["src"]), backend["sha256"], what)
+    b = plan["backend"]
+    what = label_of(b)
+    if local_backend(b) is not None:
         return {"ok": True, "what": what, "why": ""}
     # release or url: an installed copy or the cache will do; else download to memory.
-    if opts.get("dest") and installed_digest(opts["dest"]) == backend["sha256"]:
+    if opts.get("dest") and installed_digest(opts["dest"]) == b["sha256"]:
         return {"ok": True, "what": what + " (installed)", "why": ""}
-    cached = os.path.join(opts.get("cache_dir") or "/nonexistent", cache_name(backend["src"]))
-    if os.path.isfile(cached):
-        with open(cached, "rb") as f:
-            check_digest(backend_from_archive(f.read(), cached), backend["sha256"], cached)
+    if cached_backend(b, opts.get("cache_dir")) is not None:
         return {"ok": True, "what": what + " (cached)", "why": ""}
     try:
-        resp = open_url(backend["src"], timeout=opts.get("timeout") or 30)
-        data = resp.read(MAX_ARCHIVE_BYTES + 1)
+        data = open_url(b["src"], timeout=opts.get("timeout") or 30).read(MAX_ARCHIVE_BYTES + 1)
     except Exception as exc:  # noqa: BLE001 - any network failure means "cannot be had"
-        return {
-            "ok": False,
-            "what": what,
-            "why": "download of %s failed: %s" % (backend["src"], exc),
-        }
-    if len(data) > MAX_ARCHIVE_BYTES:
-        return {"ok": False, "what": what, "why": "%s is larger than 64 MiB" % backend["src"]}
-    check_digest(backend_from_archive(data, backend["src"]), backend["sha256"], backend["src"])
+        return {"ok": False, "what": what, "why": "download of %s failed: %s" % (b["src"], exc)}
+    downloaded_backend(b, data)
     return {"ok": True, "what": what, "why": ""}
 
 
@@ -315,7 +294,7 @@ def main():
                 checksum=opts.get("checksum") or "",
                 measures=opts.get("measures"),
             )
-            backend = backend_availability(module, plan, opts)
+            backend = backend_availability(plan, opts)
         choice = choose(
             p["runtime"],
             gpu_count=p["gpu_count"],

@@ -135,10 +135,10 @@ from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu_fetch import (
     MAX_ARCHIVE_BYTES,
-    backend_from_archive,
-    backend_from_dir,
     cache_name,
-    check_digest,
+    cached_backend,
+    downloaded_backend,
+    local_backend,
     replace_dir,
     sha256_file,
     write_backend,
@@ -216,23 +216,15 @@ def fetch_wheel(module, plan, cache_dir, pip_python):
 def get_backend(module, plan, cache_dir, timeout):
     """The backend's files, checked by their tree digest; (backend, fetched URL or None)."""
     b = plan["backend"]
-    label = "%s from %s" % (b["release"], b["src"])
-    if b["kind"] == "dir":
-        return check_digest(backend_from_dir(b["src"]), b["sha256"], label), None
-    if b["kind"] == "archive":
-        with open(b["src"], "rb") as f:
-            return check_digest(backend_from_archive(f.read(), b["src"]), b["sha256"], label), None
-    cached = os.path.join(cache_dir, cache_name(b["src"]))
-    if os.path.isfile(cached):
-        with open(cached, "rb") as f:
-            backend = backend_from_archive(f.read(), cached)
-        if backend["digest"] == b["sha256"]:
-            return backend, None
+    backend = local_backend(b) or cached_backend(b, cache_dir)
+    if backend is not None:
+        return backend, None
     try:
         data = open_url(b["src"], timeout=timeout).read(MAX_ARCHIVE_BYTES + 1)
     except Exception as exc:  # noqa: BLE001 - report any download failure with the URL
         module.fail_json(msg="download of NVIDIA's vLLM backend %s failed: %s" % (b["src"], exc))
-    backend = check_digest(backend_from_archive(data, b["src"]), b["sha256"], label)
+    backend = downloaded_backend(b, data)
+    cached = os.path.join(cache_dir, cache_name(b["src"]))
     with open(cached + ".tmp", "wb") as f:
         f.write(data)
     os.replace(cached + ".tmp", cached)

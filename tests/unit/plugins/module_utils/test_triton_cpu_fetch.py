@@ -87,3 +87,40 @@ def test_write_backend_and_replace_dir(tmp_path):
 def test_cache_name_keeps_the_archive_name():
     url = "https://github.com/triton-inference-server/vllm_backend/archive/c70d654.tar.gz"
     assert f.cache_name(url) == "vllm_backend-c70d654.tar.gz"
+
+
+def plan_backend(kind, src, digest):
+    return {"release": "r26.01", "kind": kind, "src": src, "sha256": digest}
+
+
+def test_local_backend_of_a_folder_an_archive_and_a_download_source(tmp_path):
+    digest = f.backend_from_archive(targz(), "a.tar.gz")["digest"]
+    assert f.local_backend(plan_backend("dir", checkout(tmp_path), digest))["digest"] == digest
+    archive = tmp_path / "vllm_backend-r26.01.tar.gz"
+    archive.write_bytes(targz())
+    assert f.local_backend(plan_backend("archive", str(archive), digest))["digest"] == digest
+    assert f.local_backend(plan_backend("url", "https://example.org/x.tar.gz", digest)) is None
+    with pytest.raises(TritonCpuError, match="triton_vllm_backend_src .* does not exist"):
+        f.local_backend(plan_backend("archive", str(tmp_path / "gone.tar.gz"), digest))
+    with pytest.raises(TritonCpuError, match="checksum mismatch"):
+        f.local_backend(plan_backend("archive", str(archive), "1" * 64))
+
+
+def test_cached_backend_only_when_the_cache_holds_the_expected_tree(tmp_path):
+    url = "https://github.com/triton-inference-server/vllm_backend/archive/c70d654.tar.gz"
+    digest = f.backend_from_archive(targz(), "a.tar.gz")["digest"]
+    b = plan_backend("release", url, digest)
+    assert f.cached_backend(b, str(tmp_path)) is None
+    (tmp_path / f.cache_name(url)).write_bytes(targz())
+    assert f.cached_backend(b, str(tmp_path))["digest"] == digest
+    assert f.cached_backend(dict(b, sha256="2" * 64), str(tmp_path)) is None
+    (tmp_path / f.cache_name(url)).write_bytes(b"truncated download")
+    assert f.cached_backend(b, str(tmp_path)) is None
+
+
+def test_downloaded_backend_is_checked(tmp_path):
+    digest = f.backend_from_archive(targz(), "a.tar.gz")["digest"]
+    b = plan_backend("url", "https://example.org/x.tar.gz", digest)
+    assert f.downloaded_backend(b, targz())["digest"] == digest
+    with pytest.raises(TritonCpuError, match="checksum mismatch"):
+        f.downloaded_backend(dict(b, sha256="3" * 64), targz())
