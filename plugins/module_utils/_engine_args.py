@@ -20,6 +20,7 @@ import difflib
 import json
 import re
 
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_names import (
     ARG_KINDS,
     ENGINE_ARG_NAMES,
@@ -143,7 +144,7 @@ def check_names(args, version, label, origin=None):
         if key in SECRET_ARGS:
             errors.append(
                 "engine arg %r is a secret and is never written to model.json or a command "
-                "line: give the Hugging Face token to the serving role (HF_TOKEN) instead" % key
+                "line: remove it from model_repo_engine_args and %s" % (key, HF_TOKEN_HOW)
             )
             continue
         if key in valid:

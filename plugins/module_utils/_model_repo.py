@@ -21,6 +21,7 @@ import json
 import os
 import re
 
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
@@ -155,8 +156,8 @@ def normalize_models(models):
         if secret:
             raise ModelRepoError(
                 "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
-                "into the model repository: pass HF_TOKEN to the server's environment"
-                % (i, name, secret[0]),
+                "into the model repository: remove it there and %s"
+                % (i, name, secret[0], HF_TOKEN_HOW),
                 secret=secret[1],
             )
         version = spec.get("version", 1)

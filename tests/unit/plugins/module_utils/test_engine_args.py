@@ -164,6 +164,8 @@ def test_typo_gets_close_match_and_origin():
 def test_hf_token_is_rejected_as_secret():
     errors = ea.check_names({"hf_token": "hf_x"}, "0.32.0", "vLLM CPU 0.32.0")
     assert "secret" in errors[0] and "hf_x" not in errors[0]
+    # The variable that really carries the token, not HF_TOKEN (nothing here reads it).
+    assert "triton_vllm_hf_token" in errors[0] and "HF_TOKEN" not in errors[0]
 
 
 @pytest.mark.parametrize("tag", sorted(TRITON_VLLM_TAGS))

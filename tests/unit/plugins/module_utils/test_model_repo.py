@@ -120,6 +120,15 @@ def test_bad_model_specs(models, match):
     assert "hf_aaaa" not in str(err.value)
 
 
+def test_secret_message_names_the_variable_that_carries_the_token():
+    token = "hf_" + "b" * 34
+    with pytest.raises(mr.ModelRepoError) as err:
+        mr.normalize_models([_spec(parameters={"HF": token})])
+    msg = str(err.value)
+    assert "triton_vllm_hf_token" in msg and "ansible-vault" in msg
+    assert "HF_TOKEN" not in msg and token not in msg
+
+
 def test_config_carries_the_digest_of_its_model_json(tmp_path):
     models = mr.normalize_models(
         [{"name": "demo", "model": "/m/demo", "engine_args": {"max_num_seqs": 16}}]
