@@ -19,6 +19,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 import difflib
 import json
 import re
+import shlex
 
 from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_names import (
@@ -43,6 +44,19 @@ QUANT_DTYPES = {
 }
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TRITON_TAG_RE = re.compile(r"(?:^|:)(\d\d\.\d\d)(?:-vllm-python-py3)?$")
+# Every engine-arg name of every supported vLLM version.
+KNOWN_ENGINE_ARGS = frozenset(name for names in ENGINE_ARG_NAMES.values() for name in names)
+# The variable that carries engine args from the inventory or the command line; the one way.
+ENGINE_ARGS_VAR = "model_repo_engine_args"
+# Play variables named like an engine arg that the collection itself reads, so they are never
+# "bare" engine args. Only `model` today: it is the collection's playbook-level variable
+# (`-e model=mixtral` picks the preset; model_repo_model and benchmark_model default from it)
+# and becomes vLLM's `model` (the Hugging Face id or path). Every other playbook-level
+# variable (provision, confirm, baseline, machine_type) and every role variable (model_repo_*,
+# triton_vllm_*, benchmark_*, ...) has a name no vLLM version uses.
+COLLECTION_PLAY_VARS = frozenset(["model"])
+# The role variable that lists names belonging to something else than vLLM (not checked).
+IGNORE_VAR = "model_repo_not_engine_args"
 
 
 class EngineArgsError(ValueError):
@@ -331,3 +345,84 @@ def to_cli_args(args, version, served_name=None):
         else:
             out += [_flag(key), str(value)]
     return out
+
+
+def bare_engine_arg_vars(names, ignore=None):
+    """The play's variable names that are vLLM engine args nothing reads, sorted.
+
+    ``names``: the names of the variables a host's play sees (the preflight passes
+    ``query('ansible.builtin.varnames', '.+')``: inventory, play, role and extra vars, facts).
+    A name counts when some supported vLLM version has an engine arg of that name, the
+    collection does not read it (COLLECTION_PLAY_VARS) and the user did not list it in
+    ``ignore`` (model_repo_not_engine_args: a variable of that name that belongs to something
+    else). ``-e max_num_seqs=900`` is the case this catches: nothing reads ``max_num_seqs``, so
+    without this it would be silently ignored.
+    """
+    skip = set(COLLECTION_PLAY_VARS)
+    if isinstance(ignore, str):
+        ignore = [ignore]
+    skip.update(str(n) for n in ignore or ())
+    return sorted({str(n) for n in names or () if str(n) in KNOWN_ENGINE_ARGS} - skip)
+
+
+def _cli_value(value):
+    """A value as the user meant it: ``-e max_num_seqs=900`` gives the string '900'."""
+    if isinstance(value, str):
+        text = value.strip()
+        if re.match(r"^-?\d+$", text):
+            return int(text)
+        if re.match(r"^-?(\d+\.\d*|\.\d+)([eE]-?\d+)?$", text):
+            return float(text)
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    return value
+
+
+def bare_engine_arg_error(values, engine_args=None):
+    """The one message for engine args set as bare variables; '' when there are none.
+
+    ``values``: name -> value of the names bare_engine_arg_vars found. ``engine_args``: the
+    current model_repo_engine_args, kept in the suggested ``-e`` (an extra var replaces a
+    variable, it does not merge into it). A secret's value (hf_token) is never shown.
+    """
+    values = dict(values or {})
+    if not values:
+        return ""
+    secrets = sorted(k for k in values if k in SECRET_ARGS)
+    plain = sorted(k for k in values if k not in SECRET_ARGS)
+    one = len(values) == 1
+    parts = []
+    if plain:
+        merged = {}
+        if isinstance(engine_args, dict):
+            merged.update((str(k), v) for k, v in engine_args.items() if str(k) not in SECRET_ARGS)
+        merged.update((k, _cli_value(values[k])) for k in plain)
+        option = json.dumps({ENGINE_ARGS_VAR: merged}, default=str)
+        inline = ", ".join("%s: %s" % (k, json.dumps(v, default=str)) for k, v in merged.items())
+        parts.append(
+            "%s %s given as %s, which nothing reads: engine args go in %s. Instead of %s, "
+            "pass -e %s (or set %s: {%s} in the inventory)"
+            % (
+                ", ".join(plain),
+                "is a vLLM engine arg" if len(plain) == 1 else "are vLLM engine args",
+                "a variable of its own" if len(plain) == 1 else "variables of their own",
+                ENGINE_ARGS_VAR,
+                "the bare variable" if len(plain) == 1 else "the bare variables",
+                shlex.quote(option),
+                ENGINE_ARGS_VAR,
+                inline,
+            )
+        )
+    if secrets:
+        parts.append(
+            "%s given as a variable of its own, which nothing reads: for the Hugging Face "
+            "token, %s"
+            % (", ".join(secrets) + (" is" if len(secrets) == 1 else " are"), HF_TOKEN_HOW)
+        )
+    return "%s. If %s belong%s to something other than vLLM, list %s in %s." % (
+        "; ".join(parts),
+        ", ".join(sorted(values)),
+        "s" if one else "",
+        "it" if one else "them",
+        IGNORE_VAR,
+    )

@@ -5,6 +5,7 @@ import ast
 import importlib.util
 import json
 import os
+import shlex
 
 import pytest
 import yaml
@@ -337,3 +338,104 @@ def test_generator_reads_sdist_and_checks_its_hash(tmp_path):
     bad = {"releases": {"9.9.9": [dict(entry, digests={"sha256": "0" * 64})]}}
     with pytest.raises(SystemExit, match="sha256 mismatch"):
         gen.read_arg_utils(bad, "9.9.9", str(tmp_path))
+
+
+# --- engine args given as variables of their own (`-e max_num_seqs=900`): nothing reads them
+
+
+def test_bare_engine_arg_vars_finds_engine_args_among_the_play_variables():
+    names = ["inventory_hostname", "max_num_seqs", "model", "triton_vllm_runtime", "enforce_eager"]
+    assert ea.bare_engine_arg_vars(names) == ["enforce_eager", "max_num_seqs"]
+    # Names of any supported version count: an arg vLLM dropped, one it added later.
+    assert ea.bare_engine_arg_vars(["disable_log_requests", "enable_log_requests"]) == [
+        "disable_log_requests",
+        "enable_log_requests",
+    ]
+    assert ea.bare_engine_arg_vars([]) == [] and ea.bare_engine_arg_vars(None) == []
+
+
+def test_bare_engine_arg_vars_skips_the_collections_own_and_the_ignored_names():
+    # `model` is the collection's play variable (-e model=mixtral), read by model_repo_model.
+    assert "model" in ea.KNOWN_ENGINE_ARGS and ea.bare_engine_arg_vars(["model"]) == []
+    names = ["device", "seed", "max_num_seqs"]
+    assert ea.bare_engine_arg_vars(names, ["device", "seed"]) == ["max_num_seqs"]
+    assert ea.bare_engine_arg_vars(names, "device") == ["max_num_seqs", "seed"]
+
+
+def test_collection_play_vars_are_engine_args_the_collection_reads():
+    # The exclusion list holds only names that need it: engine-arg names the collection reads.
+    assert ea.COLLECTION_PLAY_VARS <= ea.KNOWN_ENGINE_ARGS
+    with open(os.path.join(ROOT, "roles/model_repo/defaults/main.yml")) as fh:
+        assert "model | default(" in fh.read()
+
+
+def _variables_the_collection_defines():
+    paths = [
+        os.path.join(ROOT, "inventory", "host_vars", "localhost.yml"),
+        os.path.join(ROOT, "playbooks", "vars", "provision.yml"),
+    ]
+    for role in os.listdir(os.path.join(ROOT, "roles")):
+        for sub in ("defaults", "vars"):
+            folder = os.path.join(ROOT, "roles", role, sub)
+            if os.path.isdir(folder):
+                paths += [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".yml")]
+    names = set()
+    for path in paths:
+        with open(path) as fh:
+            names.update((yaml.safe_load(fh) or {}).keys())
+    return names
+
+
+def test_no_variable_of_the_collection_or_its_inventory_looks_like_a_bare_engine_arg():
+    # The shipped inventory and the roles' own variables never trip the preflight's check.
+    names = _variables_the_collection_defines()
+    assert {"model", "triton_vllm_runtime", "model_repo_engine_args"} <= names
+    assert ea.bare_engine_arg_vars(names) == []
+
+
+def test_bare_engine_arg_error_gives_the_exact_extra_var():
+    msg = ea.bare_engine_arg_error({"max_num_seqs": "900"})
+    assert msg.startswith("max_num_seqs is a vLLM engine arg given as a variable of its own")
+    assert "nothing reads" in msg
+    # -e key=value gives the string '900': the suggestion has the number vLLM expects.
+    assert """-e '{"model_repo_engine_args": {"max_num_seqs": 900}}'""" in msg
+    assert "model_repo_engine_args: {max_num_seqs: 900} in the inventory" in msg
+    assert "list it in model_repo_not_engine_args" in msg
+    assert ea.bare_engine_arg_error({}) == ""
+
+
+@pytest.mark.parametrize(
+    "raw,shown",
+    [("0.5", "0.5"), ("True", "true"), ("-3", "-3"), ("auto", '"auto"'), (16, "16")],
+)
+def test_bare_engine_arg_error_values_as_meant(raw, shown):
+    msg = ea.bare_engine_arg_error({"x_arg": raw})
+    assert '{"model_repo_engine_args": {"x_arg": %s}}' % shown in msg
+
+
+def test_bare_engine_arg_error_keeps_the_current_overrides_and_quotes_for_the_shell():
+    msg = ea.bare_engine_arg_error(
+        {"enforce_eager": "true", "tokenizer_mode": "it's"},
+        {"gpu_memory_utilization": 0.9, "hf_token": "hf_x"},
+    )
+    assert msg.startswith("enforce_eager, tokenizer_mode are vLLM engine args")
+    assert "hf_x" not in msg
+    start = msg.index("pass -e ") + len("pass -e ")
+    end = msg.index(" (or set")
+    (word,) = shlex.split(msg[start:end])
+    assert json.loads(word) == {
+        "model_repo_engine_args": {
+            "gpu_memory_utilization": 0.9,
+            "enforce_eager": True,
+            "tokenizer_mode": "it's",
+        }
+    }
+
+
+def test_bare_hf_token_points_to_the_serving_variable_and_never_shows_the_value():
+    token = "hf_" + "S" * 34
+    msg = ea.bare_engine_arg_error({"hf_token": token})
+    assert token not in msg
+    assert msg.startswith("hf_token is given as a variable of its own, which nothing reads")
+    assert "triton_vllm_hf_token" in msg and "ansible-vault" in msg
+    assert "model_repo_engine_args" not in msg
