@@ -22,6 +22,10 @@ from ansible_collections.llmserve.triton.plugins.module_utils._engine_args impor
     to_cli_args,
     to_model_json,
 )
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
+    HF_TOKEN_HOW,
+    HF_TOKEN_VAR,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import (
     GIB,
     FitError,
@@ -34,6 +38,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import
 )
 
 TP_POLICIES = ("all_gpus", "smallest_fit")
+# Hugging Face organisations whose models are all gated (a licence to accept, then a token):
+# Meta's Llama models. Presets say it themselves with `gated: true` (vars/presets.yml).
+GATED_ORGS = ("meta-llama",)
 _HF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -65,6 +72,30 @@ def resolve_model(model, presets):
             "or give a Hugging Face id like org/name or an absolute local path"
             % (model, ", ".join(sorted(presets)))
         ]
+    )
+
+
+def is_gated(entry):
+    """True for a model whose download needs an accepted licence and a Hugging Face token:
+    a preset with ``gated: true``, or a Hugging Face id of a GATED_ORGS organisation."""
+    if entry.get("gated"):
+        return True
+    hf_id = str(entry.get("hf_id") or "")
+    return not hf_id.startswith("/") and hf_id.split("/", 1)[0].lower() in GATED_ORGS
+
+
+def gated_token_error(entry, token_configured):
+    """The error for a gated model without a token, else None. Takes whether a token is set,
+    never the token itself."""
+    if token_configured or not is_gated(entry):
+        return None
+    label = entry["hf_id"]
+    if entry.get("preset"):
+        label = "%r (%s)" % (entry["preset"], entry["hf_id"])
+    return (
+        "model %s is gated on Hugging Face and %s is empty, so the server would fail to "
+        "download it after a long start: accept the model's licence on huggingface.co with your "
+        "account, then %s" % (label, HF_TOKEN_VAR, HF_TOKEN_HOW)
     )
 
 
@@ -111,8 +142,66 @@ def build(
     host_memory_bytes=None,
     cpu_kv_cache_bytes=GIB,
     check_fit=True,
+    hf_token_configured=None,
 ):
-    """Resolve, merge, validate and fit. Return the result dict; raise ConfigError."""
+    """Resolve, merge, validate and fit. Return the result dict; raise ConfigError.
+
+    ``hf_token_configured``: whether a Hugging Face token is set (None: not checked). False
+    with a gated model is an error, reported first and together with any other.
+    """
+    token_errors = []
+    if hf_token_configured is not None:
+        try:
+            error = gated_token_error(resolve_model(model, presets), hf_token_configured)
+        except ConfigError:
+            error = None  # the unknown model is reported by _build
+        token_errors = [error] if error else []
+    try:
+        result = _build(
+            model,
+            presets,
+            runtime,
+            container_tag,
+            vllm_version,
+            engine_args,
+            user_facts,
+            hf_config,
+            served_name,
+            gpu_count,
+            gpu_memory_bytes,
+            concurrency,
+            tp_policy,
+            gpu_overhead_bytes,
+            host_memory_bytes,
+            cpu_kv_cache_bytes,
+            check_fit,
+        )
+    except ConfigError as exc:
+        raise ConfigError(token_errors + exc.errors) from None
+    if token_errors:
+        raise ConfigError(token_errors)
+    return result
+
+
+def _build(
+    model,
+    presets,
+    runtime,
+    container_tag,
+    vllm_version,
+    engine_args,
+    user_facts,
+    hf_config,
+    served_name,
+    gpu_count,
+    gpu_memory_bytes,
+    concurrency,
+    tp_policy,
+    gpu_overhead_bytes,
+    host_memory_bytes,
+    cpu_kv_cache_bytes,
+    check_fit,
+):
     try:
         version, label = resolve_version(runtime, container_tag, vllm_version)
     except EngineArgsError as exc:
@@ -200,6 +289,7 @@ def build(
         "preset": entry.get("preset"),
         "hf_id": entry["hf_id"],
         "demo": bool(entry.get("demo")),
+        "gated": is_gated(entry),
         "architecture": entry.get("architecture") or {},
         "runtime": runtime,
         "vllm_version": version,

@@ -26,6 +26,8 @@ description:
     C(GPUs x memory x gpu_memory_utilization) (or, for the CPU runtimes, in the host RAM)
     and fails early with the numbers.
   - Renders the result both as Triton C(model.json) content and as C(vllm serve) flags.
+  - With O(hf_token_configured=false), a gated model (a preset with C(gated) true, or a
+    C(meta-llama/*) id) is an error naming C(triton_vllm_hf_token), before any download.
   - Read-only; changes nothing on the host.
 author:
   - llmserve.triton contributors (@llmserve)
@@ -114,6 +116,12 @@ options:
     description: Run the memory-fit check.
     type: bool
     default: true
+  hf_token_configured:
+    description:
+      - Whether a Hugging Face token is set for the server (C(triton_vllm_hf_token)); the token
+        itself is never passed. V(false) with a gated model is an error; unset, nothing is
+        checked.
+    type: bool
 seealso:
   - module: llmserve.triton.triton_model_repo
 """
@@ -165,6 +173,12 @@ hf_id:
   sample: meta-llama/Meta-Llama-3-70B-Instruct
 demo:
   description: Whether the model is the tiny demo model the serving role generates.
+  returned: success
+  type: bool
+gated:
+  description:
+    - Whether the model is gated on Hugging Face (a licence to accept and a token to give) -
+      a preset with C(gated) true, or a C(meta-llama/*) id.
   returned: success
   type: bool
 architecture:
@@ -284,6 +298,7 @@ def main():
             host_memory_mib=dict(type="int"),
             cpu_kv_cache_space_gib=dict(type="float", default=1.0),
             check_fit=dict(type="bool", default=True),
+            hf_token_configured=dict(type="bool"),
         ),
         supports_check_mode=True,
     )
@@ -325,6 +340,7 @@ def main():
             host_memory_bytes=host_mem,
             cpu_kv_cache_bytes=p["cpu_kv_cache_space_gib"] * GIB,
             check_fit=p["check_fit"],
+            hf_token_configured=p["hf_token_configured"],
         )
     except ConfigError as exc:
         errors = exc.errors

@@ -10,6 +10,8 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_confi
     GIB,
     ConfigError,
     build,
+    gated_token_error,
+    is_gated,
     resolve_model,
 )
 
@@ -148,3 +150,74 @@ def test_given_tp_is_fit_checked_without_a_gpu_count():
         build(
             "llama3-70b", PRESETS, "triton", "24.05", engine_args={"tensor_parallel_size": 2}, **mem
         )
+
+
+# --- gated models (a licence to accept, then a token): known before any download
+
+
+def test_the_llama_presets_are_gated_as_data_the_others_not():
+    assert {name for name, p in PRESETS.items() if p.get("gated")} == {"llama3-70b", "llama3-8b"}
+    assert all(isinstance(p.get("gated"), bool) for p in PRESETS.values())
+
+
+@pytest.mark.parametrize(
+    "model,gated",
+    [
+        ("llama3-70b", True),
+        ("llama3-8b", True),
+        ("mixtral", False),
+        ("demo", False),
+        ("meta-llama/Llama-3.1-8B-Instruct", True),
+        ("Meta-Llama/Meta-Llama-3-8B", True),
+        ("mistralai/Mistral-7B-Instruct-v0.3", False),
+        ("/srv/models/meta-llama/Meta-Llama-3-8B", False),  # a local copy needs no token
+    ],
+)
+def test_is_gated(model, gated):
+    assert is_gated(resolve_model(model, PRESETS)) is gated
+
+
+def test_gated_token_error_names_the_variable_and_the_fix():
+    entry = resolve_model("llama3-8b", PRESETS)
+    msg = gated_token_error(entry, False)
+    assert msg.startswith(
+        "model 'llama3-8b' (meta-llama/Meta-Llama-3-8B-Instruct) is gated on Hugging Face and "
+        "triton_vllm_hf_token is empty"
+    )
+    assert "accept the model's licence on huggingface.co" in msg
+    assert "ansible-vault create" in msg and "-e @hf_token.yml --ask-vault-pass" in msg
+    assert "HF_TOKEN" not in msg
+    assert gated_token_error(entry, True) is None
+    assert gated_token_error(resolve_model("mixtral", PRESETS), False) is None
+    other = gated_token_error(resolve_model("meta-llama/Llama-3.1-8B-Instruct", PRESETS), False)
+    assert other.startswith("model meta-llama/Llama-3.1-8B-Instruct is gated")
+
+
+def test_build_without_a_token_refuses_a_gated_model_only_when_asked():
+    args = dict(presets=PRESETS, runtime="triton", container_tag="24.05", **machine("A6000x4"))
+    assert build("llama3-70b", **args)["gated"] is True  # not checked: the role alone
+    assert build("llama3-70b", hf_token_configured=True, **args)["gated"] is True
+    assert build("mixtral", hf_token_configured=False, **args)["gated"] is False
+    with pytest.raises(ConfigError) as err:
+        build("llama3-70b", hf_token_configured=False, **args)
+    assert len(err.value.errors) == 1 and "triton_vllm_hf_token is empty" in err.value.errors[0]
+
+
+def test_the_token_error_comes_first_beside_the_others():
+    with pytest.raises(ConfigError) as err:
+        build(
+            "llama3-70b",
+            PRESETS,
+            "triton",
+            "24.05",
+            engine_args={"max_num_seq": 4},
+            hf_token_configured=False,
+            **machine("A6000x4"),
+        )
+    assert len(err.value.errors) == 2
+    assert "is gated on Hugging Face" in err.value.errors[0]
+    assert "unknown engine arg 'max_num_seq'" in err.value.errors[1]
+    # An unknown model is its own single error, with or without the token check.
+    with pytest.raises(ConfigError) as err:
+        build("nope", PRESETS, "vllm_cpu", hf_token_configured=False)
+    assert len(err.value.errors) == 1 and "unknown model preset 'nope'" in err.value.errors[0]

@@ -121,3 +121,25 @@ def test_hf_token_in_engine_args_is_refused_and_masked(capsys):
     res = run(capsys, model="demo", runtime="vllm_cpu", engine_args={"hf_token": token})
     assert res["failed"] and "secret" in res["msg"]
     assert token not in json.dumps(res)
+
+
+def test_gated_model_without_a_token_fails_with_the_variable_to_set(capsys):
+    res = run(
+        capsys,
+        model="llama3-8b",
+        runtime="vllm_cpu",
+        host_memory_mib=64 * 1024,
+        hf_token_configured=False,
+    )
+    assert res["failed"] is True and len(res["errors"]) == 1
+    assert "is gated on Hugging Face and triton_vllm_hf_token is empty" in res["msg"]
+    ok = run(
+        capsys,
+        model="llama3-8b",
+        runtime="vllm_cpu",
+        host_memory_mib=64 * 1024,
+        hf_token_configured=True,
+    )
+    assert ok["changed"] is False and ok["gated"] is True
+    demo = run(capsys, model="demo", runtime="vllm_cpu", hf_token_configured=False)
+    assert demo["gated"] is False
