@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The preflight errors of issue 10, through `ansible-playbook site.yml --check` with the
+# shipped inventory, as a user runs it:
+#   - a vLLM engine arg given as a variable of its own (-e max_num_seqs=900, the tutorial's
+#     "add max_num_seqs: 900") fails, printing the -e that works; that -e then passes and
+#     reaches the engine args; a bare hf_token points to triton_vllm_hf_token, value unshown;
+#   - a gated model (-e model=llama3-8b) without triton_vllm_hf_token fails, naming it; with a
+#     token (a canary) the preflight passes and the token is never printed, even at -vvv.
+# Each failure is the Preflight play's, before any host change: no later play starts, the
+# recap reports changed=0. Only the preflight runs for real (read-only): no server is started
+# and no port is bound, so the localhost lock is not taken (as in suite 10). Well under a minute.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" PYTHONPATH="$ROOT/.collections"
+export ANSIBLE_STDOUT_CALLBACK=ansible.builtin.default ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+# shellcheck source=tests/lib/recap.sh
+. tests/lib/recap.sh
+WORK=$(mktemp -d /tmp/llmserve-e2e-preflight.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+# A host RAM figure for the CPU runtimes' memory fit, so the result does not depend on this
+# machine's RAM (llama3-8b: 16 GB of weights).
+MEM=(-e model_repo_host_memory_mib=65536)
+CANARY="hf_llmserveCanary$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+start=$SECONDS
+
+# site_fails LOG ARGS...: `site.yml --check` must fail in the Preflight play and change nothing.
+site_fails() {
+  local log=$1
+  shift
+  if timeout 120 ansible-playbook site.yml --check "${MEM[@]}" "$@" >"$log" 2>&1; then
+    cat "$log"; fail "site.yml --check $* passed"
+  fi
+  [ "$(grep -c '^fatal:' "$log")" = 1 ] || { cat "$log"; fail "not exactly one failure: $*"; }
+  grep -q '^PLAY \[Preflight' "$log" || { cat "$log"; fail "no Preflight play: $*"; }
+  ! grep -q '^PLAY \[Prepare hosts' "$log" || { cat "$log"; fail "went past the preflight: $*"; }
+  [ "$(recap "$log" changed)" = 0 ] || { cat "$log"; fail "changed something: $*"; }
+  [ "$(recap "$log" failed)" = 1 ] || { cat "$log"; fail "recap: not failed=1: $*"; }
+}
+# has LOG TEXT: the error line (Ansible prints it unwrapped after [ERROR]) contains TEXT.
+has() { grep '^\[ERROR\]' "$1" | grep -qF -- "$2" || { cat "$1"; fail "message lacks: $2"; }; }
+# preflight LOG ARGS...: only the preflight (runtime choice + model_repo preflight), must pass.
+preflight() {
+  local log=$1
+  shift
+  timeout 120 ansible-playbook tests/e2e/playbooks/model_repo_preflight.yml "${MEM[@]}" "$@" \
+    >"$log" 2>&1 || { cat "$log"; fail "preflight $* failed"; }
+}
+
+echo "== 1. -e max_num_seqs=900: refused in the preflight, with the -e that works"
+site_fails "$WORK/bare.log" -e max_num_seqs=900
+has "$WORK/bare.log" "max_num_seqs is a vLLM engine arg given as a variable of its own, which nothing reads"
+has "$WORK/bare.log" "pass -e '{\"model_repo_engine_args\": {\"max_num_seqs\": 900}}'"
+has "$WORK/bare.log" "model_repo_not_engine_args"
+ok "$(grep '^\[ERROR\]' "$WORK/bare.log" | grep -o 'max_num_seqs is a vLLM.*inventory)')"
+
+echo "== 2. the printed -e passes and reaches the engine args"
+SUGGESTED=$(python3 - "$WORK/bare.log" <<'PY'
+import shlex, sys
+line = next(l for l in open(sys.argv[1]) if l.startswith("[ERROR]"))
+(word,) = shlex.split(line.split("pass -e ", 1)[1].split(" (or set", 1)[0])
+print(word)
+PY
+)
+[ -n "$SUGGESTED" ] || fail "no -e found in the message"
+timeout 120 ansible-playbook tests/e2e/playbooks/model_repo_apply.yml -i localhost, -c local \
+  -e "ansible_python_interpreter=$ROOT/.venv/bin/python" -e model=demo -e model_repo_runtime=vllm_cpu \
+  -e "model_repo_repository=$WORK/repo" -e "model_repo_test_facts_file=$WORK/facts.json" \
+  "${MEM[@]}" -e "$SUGGESTED" >"$WORK/good.log" 2>&1 || { cat "$WORK/good.log"; fail "the printed -e failed"; }
+python3 - "$WORK/facts.json" <<'PY'
+import json, sys
+facts = json.load(open(sys.argv[1]))
+assert facts["engine_args"]["max_num_seqs"] == 900, facts["engine_args"]
+assert "--max-num-seqs" in facts["vllm_cli_args"], facts["vllm_cli_args"]
+PY
+ok "-e '$SUGGESTED': engine_args.max_num_seqs = 900"
+preflight "$WORK/ignored.log" -e max_num_seqs=900 -e '{"model_repo_not_engine_args": ["max_num_seqs"]}'
+ok "a name listed in model_repo_not_engine_args passes"
+
+echo "== 3. -e hf_token=...: pointed to triton_vllm_hf_token, the value never shown (-vvv)"
+site_fails "$WORK/bare-token.log" -vvv -e "hf_token=$CANARY"
+has "$WORK/bare-token.log" "hf_token is given as a variable of its own, which nothing reads"
+has "$WORK/bare-token.log" "set triton_vllm_hf_token from ansible-vault"
+! grep -qF "$CANARY" "$WORK/bare-token.log" || fail "the token value was printed"
+ok "bare hf_token refused, value absent from the -vvv output"
+
+echo "== 4. -e model=llama3-8b without a token: refused in the preflight, naming the variable"
+site_fails "$WORK/gated.log" -e model=llama3-8b
+has "$WORK/gated.log" "model 'llama3-8b' (meta-llama/Meta-Llama-3-8B-Instruct) is gated on Hugging Face and triton_vllm_hf_token is empty"
+has "$WORK/gated.log" "ansible-vault create hf_token.yml"
+! grep -qF HF_TOKEN "$WORK/gated.log" || fail "the message names HF_TOKEN, which nothing reads"
+ok "$(grep '^\[ERROR\]' "$WORK/gated.log" | grep -o "model 'llama3-8b'.*is empty")"
+site_fails "$WORK/gated-id.log" -e model=meta-llama/Llama-3.1-8B-Instruct \
+  -e '{"model_repo_model_facts": {"params": 8030261248, "bytes_per_weight": 2, "num_layers": 32, "num_attention_heads": 32, "num_kv_heads": 8, "head_dim": 128, "max_context": 8192}}'
+has "$WORK/gated-id.log" "model meta-llama/Llama-3.1-8B-Instruct is gated on Hugging Face"
+ok "a meta-llama/* id is gated too"
+
+echo "== 5. with a token (a canary) the gated preset passes; the token is never printed"
+preflight "$WORK/token.log" -vvv -e model=llama3-8b -e model_repo_check_hf_token=true \
+  -e "triton_vllm_hf_token=$CANARY"
+! grep -qF "$CANARY" "$WORK/token.log" || fail "the token was printed"
+grep -q "llama3-8b on .*_cpu: needs" "$WORK/token.log" || { cat "$WORK/token.log"; fail "no llama3-8b fit summary"; }
+ok "llama3-8b with triton_vllm_hf_token passes the preflight, token absent from the -vvv output"
+
+echo "12-preflight-errors: all checks passed in $((SECONDS - start)) s"
