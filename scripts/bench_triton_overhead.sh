@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Figures (not a test): Triton's overhead against plain vLLM on the same engine, model and
 # machine, in one run. Deploys runtime triton_cpu (NVIDIA's Triton server + vLLM backend over
 # the vLLM CPU venv), benchmarks it, deploys runtime vllm_cpu (vLLM's OpenAI server, same
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift ;;
     --report-only) report_only=1 ;;
     --teardown) teardown=1 ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '4,25p' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

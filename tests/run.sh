@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The project's test command (README "Test"): set-up, lint, sanity, unit, then every
 # integration suite in tests/e2e/ in name order. `tests/run.sh STAGE...` runs only the
 # named stages (setup lint sanity unit e2e) or e2e suites by file name (e.g. 20-serving).

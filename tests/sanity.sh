@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs `ansible-test sanity` on a copy of the collection placed under
 # <tmp>/ansible_collections/llmserve/triton (ansible-test requires that layout and lists
 # files through git). ansible-test bootstraps pip in its managed venvs with a script it

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Idempotent developer/CI set-up: the .venv with requirements-dev.txt and the Debian
 # packages the test suites need. Safe to run repeatedly; does nothing when up to date.
 set -euo pipefail

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Command lines for genai-perf and AIPerf, per tool version (pure functions).
 
 genai-perf renamed most of its flags between the release the Triton vLLM tutorial uses and

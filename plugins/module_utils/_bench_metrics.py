@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Prometheus text scraping and before/after diffs of server metrics (pure functions).
 
 Works on vLLM's /metrics (vllm:*) and Triton's :8002/metrics (nv_*, plus the vllm:*

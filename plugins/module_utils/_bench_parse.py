@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Parse genai-perf and AIPerf exports into one normalized result schema (pure functions).
 
 Normalized record (flat, so it maps 1:1 onto results.csv):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Memory-fit arithmetic for serving a model with vLLM: pure functions, no I/O.
 
 Weights take ``params x bytes_per_weight``, split over ``tensor_parallel_size`` GPUs. vLLM

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the llmserve.triton collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure helpers of the wait_for_inference_server module: readiness probes for Triton and
 vLLM, process/container state parsing, progress lines and failure-cause classification."""
 

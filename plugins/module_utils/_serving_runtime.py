@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which serving runtime a host gets, and why (pure logic of the serving_runtime module).
 
 Runtimes: ``triton`` and ``vllm`` (containers on NVIDIA GPU hosts), ``triton_cpu`` (NVIDIA's

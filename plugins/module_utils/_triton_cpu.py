@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pure logic of the triton_cpu runtime: NVIDIA's Triton server (from the nvidia-pytriton
 wheel) with NVIDIA's vLLM backend over the vLLM CPU venv.
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reading NVIDIA's vLLM backend from a folder, a local archive or a URL, and checking it by
 its tree digest (plugins/module_utils/_triton_cpu.py tree_digest). Small I/O helpers shared by
 the serving_runtime module (can the backend be had?) and triton_cpu_install (lay it out)."""

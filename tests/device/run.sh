@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The collection's GPU-facing paths on a REAL NVIDIA GPU host (not CI: CI has no GPU).
 #   tests/device/run.sh [OUT_DIR]
 # Runs tests/device/gpu_host.yml with connection local: check mode, apply, idempotent re-apply

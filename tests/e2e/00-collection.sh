@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The collection as users get it: galaxy build + install into a temporary collections path,
 # then every playbook resolves both from the checkout (root entry points) and by FQCN
 # (llmserve.triton.site etc.), and every module's documentation renders with ansible-doc.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Integration suite of the model_repo role (roles/model_repo, vllm_engine_config,
 # triton_model_repo) on this host, into a temporary directory:
 #   check -> apply -> idempotent check -> idempotent apply, asserting the real files

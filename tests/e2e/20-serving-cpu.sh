@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # End to end on this machine: `ansible-playbook site.yml` with the shipped inventory (runtime
 # auto) on a host where NVIDIA's vLLM backend cannot be downloaded (its source is pointed at a
 # closed local port, as on a machine without access to github.com) falls back to plain vLLM on

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The CPU runtimes where systemd is PID 1, with real Triton: `ansible-playbook site.yml` against
 # a systemd test host (container from local/debian12-systemd, tests/images/debian12-systemd/
 # build.sh) serves the demo model through NVIDIA's tritonserver and vLLM backend (runtime

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Real Triton end to end on this machine: `site.yml` with runtime triton_cpu runs NVIDIA's
 # tritonserver (nvidia-pytriton 0.7.0, Triton 2.51) with NVIDIA's vLLM backend r26.01 (the
 # unmodified copy in ../shared/vendor, or LLMSERVE_VLLM_BACKEND_SRC) over the real vLLM CPU

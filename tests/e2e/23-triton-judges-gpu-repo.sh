@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The real Triton judges the model repository the collection writes for GPU hosts.
 #
 # The model_repo role writes the tutorial's entries for the GPU runtime `triton`: llama3-70b on

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Host preparation: roles nvidia_driver and docker_runtime on three systemd test hosts
 # (molecule/host_prep). Steps: check mode on fresh hosts → converge → idempotence (0 changed)
 # → check mode again (0 changed) → verify the real host state → destroy.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The Triton container runtime of llmserve.triton.triton_vllm in a Molecule systemd test host
 # with its own Docker daemon (molecule/triton_container), against NVIDIA's REAL tritonserver
 # (from the nvidia-pytriton wheel, downloaded here with the dev venv's pip) with a TEST STAND-IN

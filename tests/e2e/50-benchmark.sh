@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Benchmarking end to end with the real load generators and the real vLLM CPU engine:
 #  (d) `benchmark.yml -e model=mixtral` on the default inventory fails at once with the
 #      memory-fit numbers; check mode plans without running; bad inputs fail clearly

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Provisioning end to end with the real `terraform` binary and community.general.terraform,
 # through the same playbooks a user runs (playbooks/provision.yml, playbooks/teardown.yml,
 # site.yml with provision=true).

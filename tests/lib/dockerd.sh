@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Start, stop or query a Docker daemon for the test suites on a machine without systemd.
 #   tests/lib/dockerd.sh start   # idempotent: returns 0 once `docker info` answers
 #   tests/lib/dockerd.sh stop    # stops the daemon only if this script started it

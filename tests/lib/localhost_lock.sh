@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Sourced by every script that uses localhost's serving stack (ports 8000-8002, the CPU):
 #   . tests/lib/localhost_lock.sh && localhost_lock "$0" "$@"

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Sourced by the test scripts: read an ansible-playbook PLAY RECAP from a saved output.
 #   recap_line FILE [HOST]     -> the host's recap line (HOST defaults to localhost)

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Sourced by the serving suites (20, 22): output helpers and the process checks they share.
 # Process checks read /proc (by PID and parent PID, never by process name).

@@ -1,3 +1,5 @@
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for the get-pip.py script ansible-test downloads to bootstrap pip.
 
 ansible-test sanity creates its own virtual environments and bootstraps pip in each one by

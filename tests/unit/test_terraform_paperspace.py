@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Static checks of terraform/paperspace (the provider cannot be downloaded here, so it cannot
 be planned): its HCL, parsed with python-hcl2, must declare what playbooks/provision.yml and
 the provider's schema rely on, and the provider-free stand-in used by tests/e2e/60-provision.sh

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TEST STAND-IN for `python3 -m vllm.entrypoints.openai.api_server` in the Molecule scenario
 triton_container (installed as vllm/entrypoints/openai/api_server.py in the small test image).
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TEST STAND-IN for NVIDIA's vLLM backend (src/model.py of triton-inference-server/vllm_backend).
 
 Installed as <backend directory>/vllm/model.py in the serving image of the Molecule scenario

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Install vLLM for the CPU into the current virtual environment (run with the venv's python).
 
 Shipped by the llmserve.triton.triton_vllm role. Steps:

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small process supervisor for hosts where systemd is not PID 1 (containers, CI machines).
 
 Shipped by the llmserve.triton.triton_vllm role; Python standard library only.

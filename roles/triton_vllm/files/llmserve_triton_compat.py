@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Compatibility measures for NVIDIA's vLLM backend inside Triton's Python-backend stub.
 
 Installed by llmserve.triton (runtime triton_cpu) into the stub environment only (the

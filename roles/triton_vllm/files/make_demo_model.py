@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Build the `demo` model: a tiny Llama with random weights and a locally trained tokenizer.
 
 Shipped by the llmserve.triton.triton_vllm role and run with the vLLM venv's python (it needs

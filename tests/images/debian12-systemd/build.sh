@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build (or load from cache) the Molecule test-host image `local/debian12-systemd`:
 # Debian 12 from debootstrap with systemd as PID 1, python3 and python3-apt, made with
 # `docker import` because no container registry is reachable here.

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """_bench_parse on real genai-perf 0.0.16 and AIPerf 0.13 exports."""
 
 import json

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Runner: warm-up discarded, repeats, resume, failure recording. The load generator is
 replaced by a function that drops a real captured export where the tool would write it."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Server-side figures from a real Triton :8002 (Triton 2.51 from nvidia-pytriton 0.7.0,
 NVIDIA's vLLM backend r26.01 over vLLM CPU 0.32, demo model, the triton_cpu layout).
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The pure functions reproduce what the roles printed on a real H100 host.
 
 tests/device/captured-h100/ holds the output of tests/device/run.sh on one NVIDIA H100 80GB

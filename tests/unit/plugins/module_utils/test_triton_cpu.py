@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of _triton_cpu (plan, pairing, layout) on the shipped data and real listings.
 
 Data: roles/triton_vllm/vars/triton_cpu.yml (what the role passes). Fixture:

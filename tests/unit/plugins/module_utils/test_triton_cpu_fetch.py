@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of _triton_cpu_fetch: the backend read from a folder, a .tar.gz laid out like
 GitHub's archive of a commit (a top folder), and a .zip; checked by the tree digest."""
 

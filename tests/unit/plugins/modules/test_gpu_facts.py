@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """gpu_facts module end to end, with a FAKE nvidia-smi script replaying captured outputs."""
 
 import json

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """triton_infer end to end through main(): a real local HTTP server replays captured vLLM 0.32.0
 streams (OpenAI path); a real gRPC server built from tritonclient's stubs answers ModelReady and
 ModelStreamInfer with what a real Triton 2.51 + NVIDIA's vLLM backend streamed (Triton path)."""

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """wait_for_inference_server against a real local HTTP server (standard library) that answers
 with vLLM's captured /v1/models body, a real pidfile, and real captured failure logs."""
 

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The CPU runtimes' systemd unit template renders (as Ansible's template module does: trim_blocks)
 into a unit that systemd's own `systemd-analyze verify` accepts, with argv and environment
 values that need quoting/escaping."""

@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """roles/triton_vllm/files/llmserve_supervisor.py with real processes: a stand-in "server"
 (python) that starts a worker in its own session, as vLLM's engine processes escape the
 server's process group. Checks start, no restart on an unchanged config, restart on a changed
