@@ -46,7 +46,9 @@ run_lint() {
   step "lint: ruff format --check" ruff format --check .
   step "lint: antsibull-changelog lint" antsibull-changelog lint
   step "lint: shellcheck" sh -c "git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x"
+  step "lint: license (SPDX line in every source file, galaxy.yml)" tests/lint_license.sh
 }
+
 run_sanity() { step "ansible-test sanity" tests/sanity.sh; }
 run_unit() { step "unit: pytest" python -m pytest -q tests/unit; }
 run_e2e() {

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters of the model_repo preflight: vLLM engine args set as bare variables.
 
 Thin: the logic is in module_utils/_engine_args.py (bare_engine_arg_vars,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where the Hugging Face token goes: one wording for every message that asks for it.
 
 The serving role (llmserve.triton.triton_vllm) reads the token from the variable

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The preflight errors of issue 10, through `ansible-playbook site.yml --check` with the
 # shipped inventory, as a user runs it:
 #   - a vLLM engine arg given as a variable of its own (-e max_num_seqs=900, the tutorial's

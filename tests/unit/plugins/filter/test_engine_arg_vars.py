@@ -1,4 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Filters bare_engine_arg_vars / bare_engine_arg_error: thin over _engine_args."""
 
 import pytest
