@@ -304,9 +304,14 @@ def check_values(args, version, facts=None, gpu_count=None, runtime="triton"):
 
 
 def to_model_json(args, model):
-    """The model.json content for Triton's vLLM backend (stable key order, no secrets)."""
+    """The model.json content for Triton's vLLM backend: ``model`` first, then the engine args
+    sorted (a ``model`` among them and secrets left out); JSON with a final newline.
+
+    The one model.json renderer: vllm_engine_config returns it and triton_model_repo
+    (_model_repo.desired_files) writes it.
+    """
     data = {"model": model}
-    for key in sorted(args):
+    for key in sorted(args or {}):
         if key in SECRET_ARGS or key == "model":
             continue
         data[key] = args[key]

@@ -8,7 +8,9 @@ Layout written for each model (Triton's vLLM backend):
 
     <repository>/<name>/config.pbtxt      backend "vllm"; instance_group KIND_MODEL when
                                           tensor_parallel_size > 1 (vLLM places the GPUs)
-    <repository>/<name>/<version>/model.json   the vLLM engine args
+    <repository>/<name>/<version>/model.json   the vLLM engine args, rendered by
+                                          _engine_args.to_model_json (their one rendering
+                                          for Triton's vLLM backend, beside the CLI flags)
 
 Rendering and planning are pure; reading the current state is a few small helpers.
 """
@@ -22,6 +24,7 @@ import json
 import os
 import re
 
+from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import to_model_json
 from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
@@ -92,15 +95,6 @@ def render_config_pbtxt(
             "}",
         ]
     return "\n".join(lines) + "\n"
-
-
-def render_model_json(model, engine_args):
-    """model.json: ``model`` first, then the engine args sorted; JSON with a final newline."""
-    data = {"model": model}
-    for key in sorted(engine_args or {}):
-        if key != "model":
-            data[key] = engine_args[key]
-    return json.dumps(data, indent=2) + "\n"
 
 
 def _find_secret(value, path=""):
@@ -183,7 +177,7 @@ def desired_files(repository, models):
     files = []
     for spec in models:
         base = os.path.join(repository, spec["name"])
-        model_json = render_model_json(spec["model"], spec["engine_args"])
+        model_json = to_model_json(spec["engine_args"], spec["model"])
         config = render_config_pbtxt(
             spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
         )
