@@ -25,15 +25,15 @@ import os
 import re
 
 from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import to_model_json
-from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
+    HF_TOKEN_HOW,
+    find_secret,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-# A Hugging Face access token (user or fine-grained): never written into the repository.
-_HF_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
-SECRET_KEYS = ("hf_token", "token", "use_auth_token", "api_key")
 
 
 class ModelRepoError(ValueError):
@@ -97,25 +97,6 @@ def render_config_pbtxt(
     return "\n".join(lines) + "\n"
 
 
-def _find_secret(value, path=""):
-    """Return (path, secret value) of the first secret in a nested value, or None."""
-    if isinstance(value, dict):
-        for key, val in value.items():
-            if str(key).lower() in SECRET_KEYS:
-                return "%s%s" % (path, key), val
-            found = _find_secret(val, "%s%s." % (path, key))
-            if found:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for i, val in enumerate(value):
-            found = _find_secret(val, "%s%d." % (path, i))
-            if found:
-                return found
-    elif isinstance(value, str) and _HF_TOKEN_RE.search(value):
-        return path.rstrip(".") or "value", _HF_TOKEN_RE.search(value).group(0)
-    return None
-
-
 def normalize_models(models):
     """Validate the `models` option; return a list of dicts with defaults filled in."""
     if not isinstance(models, list):
@@ -147,7 +128,7 @@ def normalize_models(models):
         for key in params:
             if not _PARAM_KEY_RE.match(str(key)):
                 raise ModelRepoError("models[%d] (%s): bad parameter name %r" % (i, name, key))
-        secret = _find_secret({"model": model, "engine_args": engine_args, "parameters": params})
+        secret = find_secret({"model": model, "engine_args": engine_args, "parameters": params})
         if secret:
             raise ModelRepoError(
                 "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
