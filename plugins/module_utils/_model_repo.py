@@ -32,7 +32,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# A served model name: the Triton model name (its directory in the repository), also the name
+# clients use with the vllm runtimes; vllm_engine_config checks the served name with it.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -106,7 +108,7 @@ def normalize_models(models):
         if not isinstance(spec, dict):
             raise ModelRepoError("models[%d] must be a mapping, got %r" % (i, spec))
         name = str(spec.get("name") or "")
-        if not _NAME_RE.match(name):
+        if not MODEL_NAME_RE.match(name):
             raise ModelRepoError(
                 "models[%d].name %r is not a valid Triton model name (letters, digits, _ . -)"
                 % (i, name)
