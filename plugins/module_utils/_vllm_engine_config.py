@@ -37,13 +37,13 @@ from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import
     normalize_facts,
     valid_tp_sizes,
 )
+from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import MODEL_NAME_RE
 
 TP_POLICIES = ("all_gpus", "smallest_fit")
 # Hugging Face organisations whose models are all gated (a licence to accept, then a token):
 # Meta's Llama models. Presets say it themselves with `gated: true` (vars/presets.yml).
 GATED_ORGS = ("meta-llama",)
 _HF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class ConfigError(ValueError):
@@ -209,7 +209,7 @@ def _build(
         raise ConfigError([str(exc)]) from None
     entry = resolve_model(model, presets)
     name = served_name or entry.get("served_name")
-    if not _NAME_RE.match(str(name)):
+    if not MODEL_NAME_RE.match(str(name)):
         raise ConfigError(
             ["model name %r is not a valid Triton model name (letters, digits, _ . -)" % name]
         )

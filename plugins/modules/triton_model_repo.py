@@ -22,7 +22,9 @@ description:
     changes, so a second run reports no change.
   - With O(exclusive=true) every model directory in the repository that is not listed is
     removed (like C(triton remove -m all) followed by adding the listed models).
-  - A Hugging Face token is never written; a model entry that holds one is rejected.
+  - A Hugging Face token is never written; a model entry that holds one is rejected (a key
+    C(hf_token), C(token), C(use_auth_token) or C(api_key) in any case and at any depth, or
+    a value that contains a C(hf_...) token), and the token is masked in the output.
   - config.pbtxt carries the sha256 of the model.json beside it as the parameter
     C(llmserve_model_json_sha256), so that a running Triton reports which model.json each
     loaded model runs (M(llmserve.triton.triton_model_control) reloads only what changed).

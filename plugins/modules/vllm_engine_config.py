@@ -67,6 +67,9 @@ options:
     description:
       - "User overrides, merged last (for example C({max_num_seqs: 900})). Dashes in names are
         read as underscores. Anything but a mapping is an error."
+      - A secret (C(hf_token), C(token), C(use_auth_token) or C(api_key), in any case) is
+        refused and its value masked in the output; the serving role takes the Hugging Face
+        token from C(triton_vllm_hf_token).
     type: raw
   model_facts:
     description:
@@ -247,7 +250,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import SECRET_ARGS
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import is_secret_key
 from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
@@ -305,9 +308,9 @@ def main():
     )
     p = module.params
     if isinstance(p["engine_args"], dict):
-        for key in SECRET_ARGS:
-            if p["engine_args"].get(key):
-                module.no_log_values.add(str(p["engine_args"][key]))
+        for key, value in p["engine_args"].items():
+            if is_secret_key(key) and value:
+                module.no_log_values.add(str(value))
     gpu_facts = p["gpu_facts"] or {}
     gpu_count, gpu_mem = p["gpu_count"], p["gpu_memory_gib"]
     if gpu_count is None and gpu_facts.get("present"):

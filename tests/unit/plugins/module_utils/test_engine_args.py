@@ -292,6 +292,16 @@ def test_model_json_rendering_has_no_secret_and_model_first():
     assert "hf_abc" not in text
 
 
+def test_model_json_text_is_stable():
+    """The exact bytes triton_model_repo writes (its digest goes into config.pbtxt): ``model``
+    first, the rest sorted, a ``model`` among the args ignored, indent 2, final newline."""
+    args = {"tensor_parallel_size": 2, "model": "other", "enforce_eager": True}
+    assert ea.to_model_json(args, "org/m") == (
+        '{\n  "model": "org/m",\n  "enforce_eager": true,\n  "tensor_parallel_size": 2\n}\n'
+    )
+    assert ea.to_model_json(None, "org/m") == '{\n  "model": "org/m"\n}\n'
+
+
 def test_data_file_is_exactly_what_the_generator_renders():
     """The committed data is the generator's output (no hand edits)."""
     from ansible_collections.llmserve.triton.plugins.module_utils import (

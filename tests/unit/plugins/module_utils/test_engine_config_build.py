@@ -117,6 +117,15 @@ def test_model_in_overrides_is_refused():
         build("demo", PRESETS, "vllm_cpu", engine_args={"model": "x"})
 
 
+@pytest.mark.parametrize("name", ["a/b", ".hidden", "-x", "my model"])
+def test_a_served_name_triton_would_refuse_is_refused(name):
+    """The served name follows the Triton model-name rule (_model_repo.MODEL_NAME_RE), for
+    every runtime."""
+    with pytest.raises(ConfigError, match="is not a valid Triton model name"):
+        build("demo", PRESETS, "vllm_cpu", served_name=name)
+    assert build("demo", PRESETS, "vllm_cpu", served_name="_my.model-2")["name"] == "_my.model-2"
+
+
 def test_several_bad_overrides_give_one_error_each():
     with pytest.raises(ConfigError) as err:
         build(

@@ -72,7 +72,6 @@ def test_generated_files_from_presets_are_valid(tmp_path, tag, preset):
     version = TRITON_VLLM_TAGS[tag]["vllm"]
     assert set(data) <= set(ENGINE_ARG_NAMES[version])
     assert check_names(data, version, tag) == []
-    assert data == json.loads(cfg["model_json"])
 
 
 def test_plan_then_idempotent(tmp_path):

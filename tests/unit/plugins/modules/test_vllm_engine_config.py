@@ -117,11 +117,16 @@ def test_mixtral_on_cpu_fails_with_numbers(capsys):
     assert "tensor_parallel_size" not in res["engine_args"]
 
 
-def test_hf_token_in_engine_args_is_refused_and_masked(capsys):
-    token = "hf_" + "Q" * 34
-    res = run(capsys, model="demo", runtime="vllm_cpu", engine_args={"hf_token": token})
+@pytest.mark.parametrize("key,token", [("hf_token", "hf_" + "Q" * 34), ("api_key", "s3cr3t-v4lue")])
+def test_hf_token_in_engine_args_is_refused_and_masked(capsys, key, token):
+    res = run(capsys, model="demo", runtime="vllm_cpu", engine_args={key: token})
     assert res["failed"] and "secret" in res["msg"]
     assert token not in json.dumps(res)
+
+
+def test_secret_value_masked_under_any_spelling_of_its_key(capsys):
+    res = run(capsys, model="demo", runtime="vllm_cpu", engine_args={"Use-Auth-Token": "t0k3n"})
+    assert res["failed"] and "t0k3n" not in json.dumps(res)
 
 
 def test_gated_model_without_a_token_fails_with_the_variable_to_set(capsys):
