@@ -70,7 +70,8 @@ start() {
       log "docker daemon ready (pid $(cat "$PIDFILE"))"
       return 0
     fi
-    our_pid >/dev/null || break
+    # By PID, not by our_pid: until the subshell has exec'd, its command line is bash's.
+    [ -d "/proc/$(cat "$PIDFILE")" ] || break
     sleep 0.5
   done
   log "dockerd did not become ready; last log lines:"
