@@ -149,6 +149,12 @@ ansible-playbook "$PRE" -e model_repo_host_memory_mib=24576 >"$WORK/pre.log" 2>&
   || { cat "$WORK/pre.log"; fail "preflight of the shipped inventory failed"; }
 grep -Eq "demo on (triton|vllm)_cpu: needs" "$WORK/pre.log" || { cat "$WORK/pre.log"; fail "no demo fit summary"; }
 ok "$(grep -Eo 'demo on (triton|vllm)_cpu: needs.{0,60}' "$WORK/pre.log" | head -1)"
+if ansible-playbook "$PRE" -e model_repo_host_memory_mib=lots >"$WORK/pre.log" 2>&1; then
+  cat "$WORK/pre.log"; fail "a bad model_repo_host_memory_mib passed the preflight"
+fi
+grep -q "argument 'model_repo_host_memory_mib' is of type str and we were unable to convert to int" "$WORK/pre.log" \
+  || { cat "$WORK/pre.log"; fail "the preflight entry point did not check its argument spec"; }
+ok "the preflight entry point checks its argument spec (model_repo_host_memory_mib=lots refused)"
 start=$(date +%s)
 if ansible-playbook "$PRE" -e model=mixtral -e model_repo_host_memory_mib=24576 >"$WORK/pre.log" 2>&1; then
   cat "$WORK/pre.log"; fail "-e model=mixtral passed the CPU preflight"
