@@ -82,7 +82,7 @@ done
 
 echo "== 5. another model replaces the first (exclusive)"
 run_play "$WORK/mixtral.log" -e model=mixtral -e model_repo_machine_type=A100-80Gx8 \
-  -e model_repo_gpu_count= -e model_repo_gpu_memory_gib= -e "model_repo_repository=$REPO" \
+  -e model_repo_gpu_count=0 -e model_repo_gpu_memory_gib=0 -e "model_repo_repository=$REPO" \
   || { cat "$WORK/mixtral.log"; fail "mixtral apply failed"; }
 [ "$(ls "$REPO")" = mixtral ] || fail "exclusive did not remove llama3-70b: $(ls "$REPO")"
 grep -q '"quantization": "gptq"' "$REPO/mixtral/1/model.json" || fail "mixtral model.json"
@@ -131,9 +131,15 @@ expect_error "gpu_memory_utilization must be > 0 and <= 1" \
 expect_error "does not fit: needs 141.1 GB of weights; 2 x 51.5 GB x 0.85 = 87.6 GB" \
   -e model=llama3-70b -e model_repo_gpu_count=2
 expect_error "GPU facts are missing, so tensor_parallel_size cannot be inferred" \
-  -e model=llama3-70b -e model_repo_gpu_count= -e model_repo_gpu_memory_gib=
+  -e model=llama3-70b -e model_repo_gpu_count=0 -e model_repo_gpu_memory_gib=0
 expect_error "model_repo_engine_args must be a mapping" \
   -e model=llama3-70b -e model_repo_engine_args=max_num_seqs=900
+expect_error "argument 'model_repo_gpu_count' is of type str and we were unable to convert to int" \
+  -e model=llama3-70b -e model_repo_gpu_count=four
+expect_error "argument 'model_repo_engine_args' is of type str and we were unable to convert to dict" \
+  -e model=llama3-70b -e model_repo_engine_args=900
+expect_error "model_repo_gpu_count (4) must be a positive number of GPUs and model_repo_gpu_memory_gib (0)" \
+  -e model=llama3-70b -e model_repo_gpu_memory_gib=0
 expect_error "does not fit the CPU runtime: needs 23.8 GB of weights" \
   -e model=mixtral -e model_repo_runtime=vllm_cpu -e model_repo_cpu_kv_cache_space_gib=1 \
   -e model_repo_host_memory_mib=24576
@@ -143,6 +149,12 @@ ansible-playbook "$PRE" -e model_repo_host_memory_mib=24576 >"$WORK/pre.log" 2>&
   || { cat "$WORK/pre.log"; fail "preflight of the shipped inventory failed"; }
 grep -Eq "demo on (triton|vllm)_cpu: needs" "$WORK/pre.log" || { cat "$WORK/pre.log"; fail "no demo fit summary"; }
 ok "$(grep -Eo 'demo on (triton|vllm)_cpu: needs.{0,60}' "$WORK/pre.log" | head -1)"
+if ansible-playbook "$PRE" -e model_repo_host_memory_mib=lots >"$WORK/pre.log" 2>&1; then
+  cat "$WORK/pre.log"; fail "a bad model_repo_host_memory_mib passed the preflight"
+fi
+grep -q "argument 'model_repo_host_memory_mib' is of type str and we were unable to convert to int" "$WORK/pre.log" \
+  || { cat "$WORK/pre.log"; fail "the preflight entry point did not check its argument spec"; }
+ok "the preflight entry point checks its argument spec (model_repo_host_memory_mib=lots refused)"
 start=$(date +%s)
 if ansible-playbook "$PRE" -e model=mixtral -e model_repo_host_memory_mib=24576 >"$WORK/pre.log" 2>&1; then
   cat "$WORK/pre.log"; fail "-e model=mixtral passed the CPU preflight"
