@@ -99,9 +99,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_report as report,
-)
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as report
 
 
 def _load(path):
@@ -193,11 +191,11 @@ def main():
         plots = []
         if p["plots"] and rows:
             try:
-                from ansible_collections.llmserve.triton.plugins.module_utils import (
-                    _bench_plots,
+                from ansible_collections.llmserve.triton.plugins.module_utils.bench import (
+                    _plots,
                 )
 
-                plots = _bench_plots.render(rows, p["src"])
+                plots = _plots.render(rows, p["src"])
             except ImportError as exc:
                 module.warn("plots skipped, matplotlib is missing: %s" % exc)
         outputs = {

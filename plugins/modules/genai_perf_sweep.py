@@ -252,18 +252,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_commands as cmds,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_report as report,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_runner as runner,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_sweep as sweep,
-)
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as report
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _runner as runner
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as sweep
 
 OVERRIDES = ("concurrency", "request_rates", "lengths", "repeats", "request_count")
 OVERRIDES += ("num_prompts", "seed", "warmup_requests")
