@@ -120,7 +120,7 @@ import glob, json, os, platform, sys
 
 out, engine = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(os.getcwd(), ".collections"))
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_report as rep
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as rep
 
 
 def results(runtime):

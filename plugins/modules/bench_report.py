@@ -93,37 +93,14 @@ roofline:
   type: dict
 """
 
-import hashlib
-import json
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_report as report,
+from ansible_collections.llmserve.triton.plugins.module_utils.bench._module_support import (
+    BenchError,
+    ModuleHost,
 )
-
-
-def _load(path):
-    if os.path.isdir(path):
-        path = os.path.join(path, "results.json")
-    with open(path) as f:
-        return json.load(f)
-
-
-def _write(module, path, text):
-    """temp file + atomic_move; returns True when the content changed."""
-    old = None
-    if os.path.exists(path):
-        with open(path) as f:
-            old = f.read()
-    if old == text:
-        return False
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    module.atomic_move(tmp, path)
-    return True
+from ansible_collections.llmserve.triton.plugins.module_utils.bench._render_report import (
+    render_report,
+)
 
 
 def main():
@@ -144,83 +121,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
     try:
-        data = _load(p["src"])
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot read the results in %s: %s" % (p["src"], exc))
-    rows, failures = data.get("rows") or [], data.get("failures") or []
-    meta = dict(data.get("meta") or {})
-    meta.update(p["meta"] or {})
-    comparison = None
-    if p["baseline"]:
-        unknown = [m for m in p["regression_metrics"] if m not in report.HIGHER_IS_BETTER]
-        if unknown:
-            module.fail_json(
-                msg="benchmark_regression_metrics: unknown %s; use %s"
-                % (", ".join(unknown), ", ".join(sorted(report.HIGHER_IS_BETTER)))
-            )
-        try:
-            base = _load(p["baseline"])
-        except (OSError, ValueError) as exc:
-            module.fail_json(
-                msg="baseline %s has no readable results.json: %s" % (p["baseline"], exc)
-            )
-        meta["baseline"] = p["baseline"]
-        comparison = report.compare(
-            rows, base.get("rows") or [], p["regression_metrics"], p["regression_threshold"]
-        )
-    roof = report.roofline(p["gpu"], p["weights_bytes"], rows)
-    result = dict(changed=False, files=[], roofline=roof)
-    if comparison is not None:
-        result["comparison"] = comparison
-        result["regressions"] = [c for c in comparison if c["regressed"]]
-    # nothing to do when the inputs are those of the last rendering and its files exist
-    digest = hashlib.sha256(
-        json.dumps([data, {k: v for k, v in p.items() if k != "src"}], sort_keys=True).encode()
-    ).hexdigest()
-    digest_path = os.path.join(p["src"], ".report_digest")
-    last = None
-    if os.path.exists(digest_path):
-        with open(digest_path) as f:
-            last = json.load(f)
-    fresh = bool(last and last.get("digest") == digest) and all(
-        os.path.exists(os.path.join(p["src"], n)) for n in last.get("files", [])
-    )
-    if fresh:
-        result["files"] = last["files"]
-    elif not module.check_mode:
-        plots = []
-        if p["plots"] and rows:
-            try:
-                from ansible_collections.llmserve.triton.plugins.module_utils import (
-                    _bench_plots,
-                )
-
-                plots = _bench_plots.render(rows, p["src"])
-            except ImportError as exc:
-                module.warn("plots skipped, matplotlib is missing: %s" % exc)
-        outputs = {
-            "results.csv": report.csv_text(rows),
-            "report.md": report.markdown(
-                meta, rows, failures, roof, comparison, p["regression_threshold"], plots
-            ),
-        }
-        for name, text in outputs.items():
-            _write(module, os.path.join(p["src"], name), text)
-        result["files"] = list(outputs) + plots
-        result["changed"] = True
-        _write(module, digest_path, json.dumps({"digest": digest, "files": result["files"]}))
-    if result.get("regressions"):
-        worst = ", ".join(
-            "%s %s %+.1f%%" % (c["id"], c["metric"], 100 * c["change"])
-            for c in result["regressions"]
-        )
-        module.fail_json(
-            msg="regression against baseline %s beyond %.0f%%: %s"
-            % (p["baseline"], 100 * p["regression_threshold"], worst),
-            **result,
-        )
+        result = render_report(module.params, module.check_mode, ModuleHost(module))
+    except BenchError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)
 
 

@@ -246,42 +246,16 @@ token_agreement:
   elements: str
 """
 
-import os
-import socket
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_commands as cmds,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_report as report,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_runner as runner,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_sweep as sweep,
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _run_sweep as sweep
+from ansible_collections.llmserve.triton.plugins.module_utils.bench._module_support import (
+    BenchError,
+    ModuleHost,
 )
 
-OVERRIDES = ("concurrency", "request_rates", "lengths", "repeats", "request_count")
-OVERRIDES += ("num_prompts", "seed", "warmup_requests")
 
-
-def _reachable(url, timeout=5.0):
-    hostport = url.split("://", 1)[-1].split("/", 1)[0]
-    host, _sep, port = hostport.rpartition(":")
-    if not host:
-        host, port = hostport, "443" if url.startswith("https") else "80"
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-        return None
-    except (OSError, ValueError) as exc:
-        return str(exc)
-
-
-def main():
+def argument_spec():
     target_spec = dict(
         url=dict(type="str", required=True),
         kind=dict(type="str", choices=list(cmds.TARGET_KINDS), default="openai"),
@@ -290,134 +264,45 @@ def main():
         tokenizer=dict(type="str", no_log=False),
         metrics_url=dict(type="str"),
     )
-    module = AnsibleModule(
-        argument_spec=dict(
-            engine=dict(type="str", choices=list(cmds.ENGINES), default="genai-perf"),
-            executable=dict(type="path"),
-            engine_version=dict(type="str"),
-            profile=dict(type="str", default="tutorial"),
-            concurrency=dict(type="list", elements="raw"),
-            request_rates=dict(type="list", elements="raw"),
-            lengths=dict(type="list", elements="raw"),
-            engine_args_sweep=dict(type="dict"),
-            only_server=dict(type="dict"),
-            repeats=dict(type="int"),
-            request_count=dict(type="int"),
-            num_prompts=dict(type="int"),
-            seed=dict(type="int"),
-            warmup_requests=dict(type="int"),
-            target=dict(type="dict", required=True, options=target_spec),
-            max_model_len=dict(type="int"),
-            workspace=dict(type="path", required=True),
-            threshold=dict(type="float", default=0.1),
-            slo=dict(type="dict"),
-            extra_args=dict(type="list", elements="str"),
-            environment=dict(type="dict", no_log=True),
-            timeout=dict(type="int", default=1800),
-            plan_only=dict(type="bool", default=False),
-            meta=dict(type="dict"),
-        ),
-        supports_check_mode=True,
+    return dict(
+        engine=dict(type="str", choices=list(cmds.ENGINES), default="genai-perf"),
+        executable=dict(type="path"),
+        engine_version=dict(type="str"),
+        profile=dict(type="str", default="tutorial"),
+        concurrency=dict(type="list", elements="raw"),
+        request_rates=dict(type="list", elements="raw"),
+        lengths=dict(type="list", elements="raw"),
+        engine_args_sweep=dict(type="dict"),
+        only_server=dict(type="dict"),
+        repeats=dict(type="int"),
+        request_count=dict(type="int"),
+        num_prompts=dict(type="int"),
+        seed=dict(type="int"),
+        warmup_requests=dict(type="int"),
+        target=dict(type="dict", required=True, options=target_spec),
+        max_model_len=dict(type="int"),
+        workspace=dict(type="path", required=True),
+        threshold=dict(type="float", default=0.1),
+        slo=dict(type="dict"),
+        extra_args=dict(type="list", elements="str"),
+        environment=dict(type="dict", no_log=True),
+        timeout=dict(type="int", default=1800),
+        plan_only=dict(type="bool", default=False),
+        meta=dict(type="dict"),
     )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    overrides = {k: p[k] for k in OVERRIDES}
-    overrides["engine_args"] = p["engine_args_sweep"]
     try:
-        cfg = sweep.validate(sweep.resolve_profile(p["profile"], overrides), p["max_model_len"])
-        points = sweep.plan(cfg)
-        cmds.check_target(p["engine"], p["target"]["kind"])
-    except (sweep.SweepError, cmds.CommandError) as exc:
-        module.fail_json(msg=str(exc))
-    ws = p["workspace"]
-    plan = [dict(pt, state=sweep.point_state(ws, pt["id"])) for pt in points]
-    if p["only_server"] is not None:
-        points = [pt for pt in points if pt["server"] == p["only_server"]]
-    result = dict(changed=False, plan=plan, servers=sweep.server_configs(cfg))
-    if p["plan_only"] or module.check_mode:
-        result["changed"] = any(pt["state"] != "done" for pt in plan) and not p["plan_only"]
-        module.exit_json(**result)
-
-    exe = p["executable"] or module.get_bin_path(p["engine"], required=True)
-    env = dict(p["environment"] or {})
-    version = p["engine_version"]
-    if not version:
-        rc, out, err = module.run_command([exe, "--version"], environ_update=env)
-        try:
-            version = ".".join(str(x) for x in cmds.parse_version(out + err))
-        except cmds.CommandError:
-            module.fail_json(msg="cannot tell the version of %s: %s" % (exe, (out + err)[-500:]))
-    result["engine_version"] = version
-    opts = dict(seed=cfg["seed"], num_prompts=cfg["num_prompts"], slo=p["slo"])
-    opts["extra_args"] = p["extra_args"]
-    table = cmds.flag_table(p["engine"], version)
-    rc, out, err = module.run_command(
-        [exe] + table["subcommand"] + ["--help"], environ_update=dict(env, COLUMNS="300")
-    )
-    try:
-        for pt in points:
-            cmd = cmds.build_command(p["engine"], version, exe, pt, p["target"], ws, opts)
-            bad = cmds.unsupported_flags(cmd[1:], out + err)
-            if bad:
-                module.fail_json(
-                    msg="%s %s does not support %s: fix benchmark_extra_args or install a "
-                    "version that has them" % (p["engine"], version, ", ".join(bad))
-                )
-    except cmds.CommandError as exc:
-        module.fail_json(msg=str(exc))
-    if any(sweep.point_state(ws, pt["id"]) != "done" for pt in points):
-        why = _reachable(p["target"]["url"])
-        if why:
-            module.fail_json(
-                msg="benchmark target %s is unreachable (%s): is the model served? check "
-                "benchmark_url / the serving role" % (p["target"]["url"], why)
-            )
-
-    def run_cmd(cmd, cwd):
-        full = ["timeout", str(p["timeout"])] + cmd
-        return module.run_command(full, cwd=cwd, environ_update=env)
-
-    def fetch_text(url):
-        return open_url(url, timeout=10).read().decode("utf-8", "replace")
-
-    ctx = dict(
-        engine=p["engine"],
-        version=version,
-        exe=exe,
-        target=p["target"],
-        options=opts,
-        workspace=ws,
-        threshold=p["threshold"],
-        metrics_url=p["target"]["metrics_url"],
-        model=p["target"]["model"],
-        warmup_requests=cfg["warmup_requests"],
-    )
-    os.makedirs(ws, exist_ok=True)
-    summary = runner.Runner(ctx, run_cmd, fetch_text, time.monotonic).run(points)
-    rows, failures = runner.collect(ws, sweep.plan(cfg))
-    meta = dict(p["meta"] or {})
-    meta.update(
-        profile=cfg["profile"],
-        engine=p["engine"],
-        engine_version=version,
-        repeats=cfg["repeats"],
-        threshold=p["threshold"],
-        slo=p["slo"],
-        plan=[pt["id"] for pt in sweep.plan(cfg)],
-    )
-    old = sweep.load_json(os.path.join(ws, "results.json")) or {}
-    meta["sweep_wall_s"] = (old.get("meta") or {}).get("sweep_wall_s", 0.0) + summary["wall_s"]
-    path = os.path.join(ws, "results.json")
-    if summary["ran"] or summary["failed"] or not old or old.get("rows") != rows:
-        runner.write_json(path, dict(meta=meta, rows=rows, failures=failures))
-    result.update(summary, results_path=path, rows=rows, changed=bool(summary["ran"]))
-    result["token_agreement"] = report.agreement_lines(rows)
-    if summary["failed"]:
-        module.fail_json(
-            msg="benchmark point %s failed: %s (finished points are kept in %s; re-run to "
-            "complete the missing ones)"
-            % (summary["failed"]["id"], summary["failed"]["error"], ws),
-            **result,
-        )
+        cfg, points = sweep.validate(p)
+        planning = p["plan_only"] or module.check_mode
+        result = sweep.plan(p, cfg, points, check_mode=planning and not p["plan_only"])
+        if not planning:
+            result = sweep.run_sweep(p, cfg, points, result, ModuleHost(module))
+    except BenchError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)
 
 

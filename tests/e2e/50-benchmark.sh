@@ -115,7 +115,7 @@ for pid, r in rows.items():
     tps = m["output_token_throughput"]["mean"]
     assert tps > 0 and m["ttft_ms_p50"]["mean"] > 0, m
     # ITL is measured (> 0), or, for AIPerf only, reported missing when its client read every
-    # streamed token in one go (never as 0 ms; see _bench_parse._drop_unmeasured_itl)
+    # streamed token in one go (never as 0 ms; see bench/_parse._drop_unmeasured_itl)
     itl = m.get("itl_ms_p99", {}).get("mean")
     assert (itl is not None and itl > 0) or (engine == "aiperf" and itl is None), m
     # every request asked for exactly 16 tokens (min_tokens=max_tokens): the server's own

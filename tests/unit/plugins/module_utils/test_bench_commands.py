@@ -7,7 +7,7 @@ import os
 
 import jinja2
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_commands as bc
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as bc
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 POINT = {"concurrency": 4, "input_tokens": 128, "output_tokens": 64, "request_count": 10}

@@ -1,11 +1,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_bench_metrics on real vLLM CPU /metrics scrapes taken around a genai-perf run."""
+"""bench/_metrics on real vLLM CPU /metrics scrapes taken around a genai-perf run."""
 
 import os
 
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_metrics as bm
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _metrics as bm
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 

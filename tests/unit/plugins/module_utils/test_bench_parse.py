@@ -1,13 +1,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_bench_parse on real genai-perf 0.0.16 and AIPerf 0.13 exports."""
+"""bench/_parse on real genai-perf 0.0.16 and AIPerf 0.13 exports."""
 
 import json
 import os
 import shutil
 
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_parse as bp
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _parse as bp
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 # copies of the project's shared samples (../shared/samples), kept with the tests

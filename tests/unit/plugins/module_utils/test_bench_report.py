@@ -7,10 +7,10 @@ import io
 import os
 
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_parse as bp
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_plots as bpl
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_report as br
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _parse as bp
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _plots as bpl
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as br
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as bs
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 

@@ -7,8 +7,8 @@ import os
 import shutil
 
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_runner as br
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _runner as br
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as bs
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 

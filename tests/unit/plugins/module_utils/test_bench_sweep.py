@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as bs
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 

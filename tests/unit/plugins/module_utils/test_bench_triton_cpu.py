@@ -12,11 +12,11 @@ scrapes around it."""
 import os
 import shutil
 
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_metrics as bm
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_parse as bp
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_report as rep
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_runner as br
-from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _metrics as bm
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _parse as bp
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as rep
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _runner as br
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as bs
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "bench")
 AP = os.path.join(FIX, "aiperf_0.13.0_triton_cpu_template_c1")

@@ -96,8 +96,8 @@ def test_unreachable_server(tmp_path, capsys):
 
 
 def test_bench_report_renders_and_is_idempotent(tmp_path, capsys):
-    from ansible_collections.llmserve.triton.plugins.module_utils import _bench_parse as bp
-    from ansible_collections.llmserve.triton.plugins.module_utils import _bench_sweep as bs
+    from ansible_collections.llmserve.triton.plugins.module_utils.bench import _parse as bp
+    from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as bs
 
     client = bp.parse_export_file(
         os.path.join(FIX, "genai_perf_0.0.16_chat_c1", "profile_export_genai_perf.json"),

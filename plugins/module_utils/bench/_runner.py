@@ -18,18 +18,10 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_commands as cmds,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_metrics as metrics,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_parse as parse,
-)
-from ansible_collections.llmserve.triton.plugins.module_utils import (
-    _bench_sweep as sweep,
-)
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _metrics as metrics
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _parse as parse
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as sweep
 
 
 class PointError(Exception):
