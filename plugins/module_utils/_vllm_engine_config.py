@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
+import functools
 import re
 
 from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import (
@@ -125,6 +126,31 @@ def model_facts(entry, user_facts=None, hf_config=None):
         raise ConfigError([str(exc)]) from None
 
 
+def _gated_token_errors_first(func):
+    """Wrap build(): with ``hf_token_configured`` given (None: not checked), a gated model
+    without a Hugging Face token is an error, reported first and together with any other."""
+
+    @functools.wraps(func)
+    def wrapper(model, presets=None, *args, hf_token_configured=None, **kwargs):
+        token_errors = []
+        if hf_token_configured is not None:
+            try:
+                error = gated_token_error(resolve_model(model, presets), hf_token_configured)
+            except ConfigError:
+                error = None  # the unknown model is reported by build itself
+            token_errors = [error] if error else []
+        try:
+            result = func(model, presets, *args, **kwargs)
+        except ConfigError as exc:
+            raise ConfigError(token_errors + exc.errors) from None
+        if token_errors:
+            raise ConfigError(token_errors)
+        return result
+
+    return wrapper
+
+
+@_gated_token_errors_first
 def build(
     model,
     presets=None,
@@ -143,66 +169,12 @@ def build(
     host_memory_bytes=None,
     cpu_kv_cache_bytes=GIB,
     check_fit=True,
-    hf_token_configured=None,
 ):
     """Resolve, merge, validate and fit. Return the result dict; raise ConfigError.
 
-    ``hf_token_configured``: whether a Hugging Face token is set (None: not checked). False
-    with a gated model is an error, reported first and together with any other.
+    Also takes ``hf_token_configured`` (keyword only, see _gated_token_errors_first): whether
+    a Hugging Face token is set (None: not checked).
     """
-    token_errors = []
-    if hf_token_configured is not None:
-        try:
-            error = gated_token_error(resolve_model(model, presets), hf_token_configured)
-        except ConfigError:
-            error = None  # the unknown model is reported by _build
-        token_errors = [error] if error else []
-    try:
-        result = _build(
-            model,
-            presets,
-            runtime,
-            container_tag,
-            vllm_version,
-            engine_args,
-            user_facts,
-            hf_config,
-            served_name,
-            gpu_count,
-            gpu_memory_bytes,
-            concurrency,
-            tp_policy,
-            gpu_overhead_bytes,
-            host_memory_bytes,
-            cpu_kv_cache_bytes,
-            check_fit,
-        )
-    except ConfigError as exc:
-        raise ConfigError(token_errors + exc.errors) from None
-    if token_errors:
-        raise ConfigError(token_errors)
-    return result
-
-
-def _build(
-    model,
-    presets,
-    runtime,
-    container_tag,
-    vllm_version,
-    engine_args,
-    user_facts,
-    hf_config,
-    served_name,
-    gpu_count,
-    gpu_memory_bytes,
-    concurrency,
-    tp_policy,
-    gpu_overhead_bytes,
-    host_memory_bytes,
-    cpu_kv_cache_bytes,
-    check_fit,
-):
     try:
         version, label = resolve_version(runtime, container_tag, vllm_version)
     except EngineArgsError as exc:
