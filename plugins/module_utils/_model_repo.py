@@ -117,11 +117,14 @@ def normalize_models(models):
             raise ModelRepoError("models[%d].name %r is listed twice" % (i, name))
         seen.add(name)
         model = spec.get("model")
+        texts = _given_texts(i, name, spec)
+        if texts and not model:
+            model = texts["engine_args"].get("model")
         if not model:
             raise ModelRepoError(
                 "models[%d] (%s) needs model: a Hugging Face id or path" % (i, name)
             )
-        engine_args = spec.get("engine_args") or {}
+        engine_args = (texts or {}).get("engine_args") or spec.get("engine_args") or {}
         params = spec.get("parameters") or {}
         if not isinstance(engine_args, dict) or not isinstance(params, dict):
             raise ModelRepoError(
@@ -130,7 +133,14 @@ def normalize_models(models):
         for key in params:
             if not _PARAM_KEY_RE.match(str(key)):
                 raise ModelRepoError("models[%d] (%s): bad parameter name %r" % (i, name, key))
-        secret = find_secret({"model": model, "engine_args": engine_args, "parameters": params})
+        secret = find_secret(
+            {
+                "model": model,
+                "engine_args": engine_args,
+                "parameters": params,
+                "config_pbtxt": (texts or {}).get("config_pbtxt"),
+            }
+        )
         if secret:
             raise ModelRepoError(
                 "models[%d] (%s): %s holds a secret (Hugging Face token); it is never written "
@@ -142,17 +152,64 @@ def normalize_models(models):
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise ModelRepoError("models[%d] (%s): version must be a positive integer" % (i, name))
         tp = engine_args.get("tensor_parallel_size", spec.get("tensor_parallel_size", 1)) or 1
-        out.append(
-            {
-                "name": name,
-                "model": str(model),
-                "engine_args": engine_args,
-                "parameters": params,
-                "version": version,
-                "tensor_parallel_size": int(tp),
-            }
-        )
+        if texts and str(texts["engine_args"].get("model")) != str(model):
+            raise ModelRepoError(
+                "models[%d] (%s): model %r differs from the model %r of its model_json"
+                % (i, name, model, texts["engine_args"].get("model"))
+            )
+        entry = {
+            "name": name,
+            "model": str(model),
+            "engine_args": {k: v for k, v in engine_args.items() if k != "model"},
+            "parameters": params,
+            "version": version,
+            "tensor_parallel_size": int(tp),
+        }
+        if texts:
+            entry.update(model_json=texts["model_json"], config_pbtxt=texts["config_pbtxt"])
+        out.append(entry)
     return out
+
+
+def _given_texts(i, name, spec):
+    """A spec's pre-rendered texts (both or neither), with model.json parsed; else None."""
+    model_json, config = spec.get("model_json"), spec.get("config_pbtxt")
+    if model_json is None and config is None:
+        return None
+    if model_json is None or config is None:
+        raise ModelRepoError(
+            "models[%d] (%s): give both model_json and config_pbtxt (the serving plan's "
+            "texts), or neither" % (i, name)
+        )
+    try:
+        args = json.loads(model_json)
+    except ValueError as exc:
+        raise ModelRepoError(
+            "models[%d] (%s): model_json is not JSON: %s" % (i, name, exc)
+        ) from None
+    if not isinstance(args, dict):
+        raise ModelRepoError("models[%d] (%s): model_json must be a JSON object" % (i, name))
+    if not str(config).startswith(HEADER):
+        raise ModelRepoError(
+            "models[%d] (%s): config_pbtxt must be rendered by llmserve.triton (its header "
+            "line is missing)" % (i, name)
+        )
+    return {"engine_args": args, "model_json": str(model_json), "config_pbtxt": str(config)}
+
+
+def render_model(spec):
+    """The texts of one model's repository entry: {"config_pbtxt", "model_json"}.
+
+    The one renderer of both files: the serving plan (_serving_plan) calls it once and hands
+    the texts on; a spec that already carries them (from the plan) is not rendered again.
+    """
+    if spec.get("model_json") is not None and spec.get("config_pbtxt") is not None:
+        return {"config_pbtxt": spec["config_pbtxt"], "model_json": spec["model_json"]}
+    model_json = to_model_json(spec["engine_args"], spec["model"])
+    config = render_config_pbtxt(
+        spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
+    )
+    return {"config_pbtxt": config, "model_json": model_json}
 
 
 def desired_files(repository, models):
@@ -160,12 +217,9 @@ def desired_files(repository, models):
     files = []
     for spec in models:
         base = os.path.join(repository, spec["name"])
-        model_json = to_model_json(spec["engine_args"], spec["model"])
-        config = render_config_pbtxt(
-            spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
-        )
-        files.append((os.path.join(base, "config.pbtxt"), config))
-        files.append((os.path.join(base, str(spec["version"]), "model.json"), model_json))
+        texts = render_model(spec)
+        files.append((os.path.join(base, "config.pbtxt"), texts["config_pbtxt"]))
+        files.append((os.path.join(base, str(spec["version"]), "model.json"), texts["model_json"]))
     return files
 
 

@@ -150,6 +150,100 @@ def _gated_token_errors_first(func):
     return wrapper
 
 
+def decide_tensor_parallel(
+    merged,
+    origin,
+    facts,
+    runtime,
+    gpus=None,
+    gpus_origin="the GPU count",
+    gpu_memory_bytes=None,
+    tp_policy="all_gpus",
+    fit_inputs=None,
+    check_fit=True,
+    model="model",
+):
+    """Why tensor_parallel_size is what it is: the one place that decides it.
+
+    ``merged``/``origin`` are the validated preset + override engine args and their layers;
+    ``fit_inputs`` the memory-fit inputs (max_model_len, dtype_bytes, concurrency,
+    overhead_bytes, host_memory_bytes, cpu_kv_cache_bytes). Return (size, reason, fit report);
+    raise ConfigError when it cannot be decided or nothing fits.
+    """
+    fi = dict(fit_inputs or {})
+    fit = {"checked": False}
+    given = merged.get("tensor_parallel_size")
+    try:
+        if runtime in CPU_RUNTIMES:
+            if check_fit and fi.get("host_memory_bytes"):
+                fit = cpu_fit(
+                    facts,
+                    fi["host_memory_bytes"],
+                    fi.get("cpu_kv_cache_bytes", GIB),
+                    fi["max_model_len"],
+                    fi["dtype_bytes"],
+                    fi.get("concurrency", 1),
+                    model=model,
+                )
+                fit["checked"] = True
+            return 1, "the %s runtime serves from one CPU process" % runtime, fit
+        if given:
+            reason = (
+                "set in model_repo_engine_args"
+                if origin.get("tensor_parallel_size") == "override"
+                else "set by the model preset"
+            )
+        elif not gpus:
+            raise ConfigError(
+                [
+                    "GPU facts are missing, so tensor_parallel_size cannot be inferred "
+                    "for %s: run on a host where nvidia-smi works (gpu_facts), or set "
+                    "model_repo_machine_type, or model_repo_gpu_count and "
+                    "model_repo_gpu_memory_gib, or set tensor_parallel_size in "
+                    "model_repo_engine_args" % model
+                ]
+            )
+        elif tp_policy == "all_gpus":
+            given = max(valid_tp_sizes(facts, gpus))
+            reason = (
+                "the largest size up to the %d GPU(s) (%s) that divides the model's %d "
+                "attention heads (model_repo_tensor_parallel_policy all_gpus)"
+                % (gpus, gpus_origin, facts["num_attention_heads"])
+            )
+        elif not gpu_memory_bytes:
+            raise ConfigError(
+                [
+                    "model_repo_tensor_parallel_policy smallest_fit needs the GPU memory (%s "
+                    "gives none): set model_repo_gpu_memory_gib, or use all_gpus" % gpus_origin
+                ]
+            )
+        else:
+            reason = (
+                "the smallest size up to the %d GPU(s) (%s) that divides the model's %d "
+                "attention heads and fits in memory (model_repo_tensor_parallel_policy "
+                "smallest_fit)" % (gpus, gpus_origin, facts["num_attention_heads"])
+            )
+        if gpu_memory_bytes and (check_fit or not given):
+            # Without a GPU count (machine unknown) the given TP is the GPU count to check.
+            fit = choose_tensor_parallel(
+                facts,
+                gpus or int(given),
+                gpu_memory_bytes,
+                float(merged.get("gpu_memory_utilization") or 0.9),
+                fi["max_model_len"],
+                fi["dtype_bytes"],
+                fi.get("concurrency", 1),
+                given,
+                fi.get("overhead_bytes", GIB),
+                model=model,
+            )
+            fit["checked"] = True
+            given = fit["tensor_parallel_size"]
+    except FitError as exc:
+        raise ConfigError([str(exc)]) from None
+    return int(given), reason, fit
+
+
 @_gated_token_errors_first
 def build(
     model,
@@ -169,11 +263,15 @@ def build(
     host_memory_bytes=None,
     cpu_kv_cache_bytes=GIB,
     check_fit=True,
+    gpus_origin="the GPU count",
 ):
     """Resolve, merge, validate and fit. Return the result dict; raise ConfigError.
 
-    Also takes ``hf_token_configured`` (keyword only, see _gated_token_errors_first): whether
-    a Hugging Face token is set (None: not checked).
+    Layers: the preset's engine args, then the hardware layer (tensor_parallel_size from
+    decide_tensor_parallel when neither other layer sets it), then the user's overrides; the
+    merged result is validated once, hardware layer included. Also takes
+    ``hf_token_configured`` (keyword only, see _gated_token_errors_first): whether a Hugging
+    Face token is set (None: not checked).
     """
     try:
         version, label = resolve_version(runtime, container_tag, vllm_version)
@@ -189,73 +287,50 @@ def build(
     if tp_policy not in TP_POLICIES:
         raise ConfigError(["tensor-parallel policy %r is not one of %s" % (tp_policy, TP_POLICIES)])
     try:
-        merged, origin = merge(entry.get("engine_args"), {}, engine_args, "model_repo_engine_args")
+        user, origin = merge(entry.get("engine_args"), {}, engine_args, "model_repo_engine_args")
     except EngineArgsError as exc:
         raise ConfigError([str(exc)]) from None
-    if "model" in merged and origin.get("model") == "override":
+    if "model" in user and origin.get("model") == "override":
         raise ConfigError(["do not set 'model' in the engine args: set model / model_repo_model"])
-    merged.pop("model", None)
+    user.pop("model", None)
+    origin.pop("model", None)
 
-    errors = check_names(merged, version, label, origin)
     gpus = int(gpu_count) if gpu_count not in (None, "") else None
-    merged, value_errors = check_values(merged, version, facts, gpus, runtime)
-    errors += value_errors
-    if errors:
-        raise ConfigError(errors)
+    errors = check_names(user, version, label, origin)
+    coerced, value_errors = check_values(user, version, facts, gpus, runtime)
+    if errors or value_errors:
+        raise ConfigError(errors + value_errors)
 
-    max_len = int(merged.get("max_model_len") or facts["max_context"])
-    dtype_bytes = kv_dtype_bytes(merged, facts)
-    tp = merged.get("tensor_parallel_size")
-    fit = {"checked": False}
-    try:
-        if runtime in CPU_RUNTIMES:
-            if check_fit and host_memory_bytes:
-                fit = cpu_fit(
-                    facts,
-                    host_memory_bytes,
-                    cpu_kv_cache_bytes,
-                    max_len,
-                    dtype_bytes,
-                    concurrency,
-                    model=entry["hf_id"],
-                )
-                fit["checked"] = True
-            tp = 1
-        else:
-            if not tp:
-                if not gpus:
-                    raise ConfigError(
-                        [
-                            "GPU facts are missing, so tensor_parallel_size cannot be inferred "
-                            "for %s: run on a host where nvidia-smi works (gpu_facts), or set "
-                            "model_repo_machine_type, or model_repo_gpu_count and "
-                            "model_repo_gpu_memory_gib, or set tensor_parallel_size in "
-                            "model_repo_engine_args" % entry["hf_id"]
-                        ]
-                    )
-                if tp_policy == "all_gpus":
-                    tp = max(valid_tp_sizes(facts, gpus))
-            if check_fit and gpu_memory_bytes:
-                # Without a GPU count (machine unknown) the given TP is the GPU count to check.
-                fit = choose_tensor_parallel(
-                    facts,
-                    gpus or int(tp),
-                    gpu_memory_bytes,
-                    float(merged.get("gpu_memory_utilization") or 0.9),
-                    max_len,
-                    dtype_bytes,
-                    concurrency,
-                    tp,
-                    gpu_overhead_bytes,
-                    model=entry["hf_id"],
-                )
-                fit["checked"] = True
-                tp = fit["tensor_parallel_size"]
-            if "tensor_parallel_size" not in merged:
-                merged["tensor_parallel_size"] = tp
-                origin["tensor_parallel_size"] = "hardware"
-    except FitError as exc:
-        raise ConfigError([str(exc)]) from None
+    max_len = int(coerced.get("max_model_len") or facts["max_context"])
+    tp, tp_reason, fit = decide_tensor_parallel(
+        coerced,
+        origin,
+        facts,
+        runtime,
+        gpus=gpus,
+        gpus_origin=gpus_origin,
+        gpu_memory_bytes=gpu_memory_bytes,
+        tp_policy=tp_policy,
+        fit_inputs={
+            "max_model_len": max_len,
+            "dtype_bytes": kv_dtype_bytes(coerced, facts),
+            "concurrency": concurrency,
+            "overhead_bytes": gpu_overhead_bytes,
+            "host_memory_bytes": host_memory_bytes,
+            "cpu_kv_cache_bytes": cpu_kv_cache_bytes,
+        },
+        check_fit=check_fit,
+        model=entry["hf_id"],
+    )
+    hardware = {}
+    if runtime not in CPU_RUNTIMES and "tensor_parallel_size" not in coerced:
+        hardware["tensor_parallel_size"] = tp
+    merged, origin = merge(entry.get("engine_args"), hardware, engine_args)
+    merged.pop("model", None)
+    origin.pop("model", None)
+    merged, value_errors = check_values(merged, version, facts, gpus, runtime)
+    if value_errors:
+        raise ConfigError(value_errors)
     fit.setdefault("weights_bytes", int(round(facts["params"] * facts["bytes_per_weight"])))
     return {
         "name": name,
@@ -269,7 +344,8 @@ def build(
         "container_label": label,
         "engine_args": merged,
         "engine_args_origin": origin,
-        "tensor_parallel_size": int(tp),
+        "tensor_parallel_size": tp,
+        "tensor_parallel_reason": tp_reason,
         "max_model_len": max_len,
         "facts": facts,
         "fit": fit,

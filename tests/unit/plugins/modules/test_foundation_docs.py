@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""ansible-doc renders vllm_engine_config and triton_model_repo; docs match the argument specs."""
+"""ansible-doc renders serving_plan and triton_model_repo; docs match the argument specs."""
 
 import json
 import os
@@ -36,7 +36,7 @@ def _capture_spec(module_name):
     return SPECS[module_name]
 
 
-@pytest.mark.parametrize("module_name", ["vllm_engine_config", "triton_model_repo"])
+@pytest.mark.parametrize("module_name", ["serving_plan", "triton_model_repo"])
 def test_ansible_doc_renders_and_matches_spec(module_name):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     fqcn = "llmserve.triton." + module_name

@@ -10,26 +10,31 @@ __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 DOCUMENTATION = r"""
 ---
-module: vllm_engine_config
-short_description: Merge, validate and memory-fit vLLM engine args for a model and container
-version_added: 1.0.0
+module: serving_plan
+short_description: Plan a deployment once - model, GPUs, engine args, TP, fit, repository texts
+version_added: 1.1.0
 description:
-  - Resolves O(model) (a preset name, a Hugging Face id or a local path) to its facts and
-    default engine args, merges them in the order preset, hardware
-    (C(tensor_parallel_size) from the GPUs unless set), user overrides (O(engine_args)).
-  - Validates every name against the engine args of the vLLM version inside the chosen
-    container (Triton C(<tag>-vllm-python-py3), C(vllm/vllm-openai:<tag>) or the vLLM CPU
-    build); an unknown name is an error naming the key, the tag, the vLLM version and close
-    matches. Values are checked too (types, 0 < C(gpu_memory_utilization) <= 1,
+  - The planner of the collection. Resolves O(model) (a preset name, a Hugging Face id or a
+    local path) to its facts and default engine args; finds the GPUs (O(gpu_count) and
+    O(gpu_memory_gib), else O(machine_type), else O(gpu_facts)) and says where they came
+    from; decides C(tensor_parallel_size) (one function, with the reason); merges the engine
+    args in the order preset, hardware (C(tensor_parallel_size) unless set), user overrides
+    (O(engine_args)) and records the layer of each; validates the merged result once against
+    the engine args of the vLLM version inside the chosen container (Triton
+    C(<tag>-vllm-python-py3), C(vllm/vllm-openai:<tag>) or the vLLM CPU build); checks that
+    weights plus the KV cache fit; renders Triton's C(config.pbtxt) and C(model.json) once.
+  - Sets the fact C(llmserve_serving_plan) (the same data is returned at the top level) with a
+    sha256 C(digest) of the plan. Writers write the plan's texts
+    (M(llmserve.triton.triton_model_repo) takes O(ignore:models) entries with C(config_pbtxt)
+    and C(model_json)); nothing renders them again.
+  - An unknown name is an error naming the key, the tag, the vLLM version and close matches;
+    values are checked too (types, 0 < C(gpu_memory_utilization) <= 1,
     C(tensor_parallel_size) within the GPUs and dividing the attention heads, C(dtype) valid
     for the quantization, C(max_model_len) within the model's context).
-  - Checks that weights plus the KV cache for C(max_model_len) x O(concurrency) fit in
-    C(GPUs x memory x gpu_memory_utilization) (or, for the CPU runtimes, in the host RAM)
-    and fails early with the numbers.
-  - Renders the result both as Triton C(model.json) content and as C(vllm serve) flags.
   - With O(hf_token_configured=false), a gated model (a preset with C(gated) true, or a
     C(meta-llama/*) id) is an error naming C(triton_vllm_hf_token), before any download.
-  - Read-only; changes nothing on the host.
+  - Read-only; changes nothing on the host. Replaces C(llmserve.triton.vllm_engine_config)
+    (a redirect to this module).
 author:
   - llmserve.triton contributors (@llmserve)
 attributes:
@@ -39,13 +44,17 @@ attributes:
   diff_mode:
     description: The module changes nothing, so there is no diff.
     support: none
+  facts:
+    description: Sets the fact C(llmserve_serving_plan).
+    support: full
+    platforms: posix
 options:
   model:
     description: Preset name (a key of O(presets)), Hugging Face id (C(org/name)) or absolute path.
     type: str
     required: true
   presets:
-    description: Preset data (the role passes C(__model_repo_presets) from vars/presets.yml).
+    description: Preset data (the model_repo role passes its vars/presets.yml).
     type: dict
     default: {}
   runtime:
@@ -53,10 +62,13 @@ options:
     type: str
     choices: [triton, vllm, vllm_cpu, triton_cpu]
     default: triton
+  runtime_reason:
+    description: Why this runtime (the reason of M(llmserve.triton.serving_runtime)).
+    type: str
   container_tag:
     description:
-      - For C(triton) the Triton release tag (C(24.05), C(24.05-vllm-python-py3) or a full
-        image name); for C(vllm) the vllm/vllm-openai tag (C(v0.32.0)).
+      - For C(triton) the Triton release (C(24.05), C(24.05-vllm-python-py3)); empty means the
+        collection's default release. For C(vllm) the vllm/vllm-openai tag (C(v0.32.0)).
     type: str
   vllm_version:
     description:
@@ -86,13 +98,23 @@ options:
     description: Model name clients use (defaults to the preset name or the id's last part).
     type: str
   gpu_count:
-    description: Number of GPUs (overrides O(gpu_facts)).
+    description: Number of GPUs; with O(gpu_memory_gib) it overrides everything else. 0 is not set.
     type: int
+    default: 0
   gpu_memory_gib:
-    description: Memory per GPU in GiB (overrides O(gpu_facts)).
+    description: Memory per GPU in GiB; set with O(gpu_count). 0 is not set.
     type: float
+    default: 0
+  machine_type:
+    description: A key of O(machine_types) (Paperspace machine types); used when O(gpu_count) is 0.
+    type: str
+    default: ""
+  machine_types:
+    description: Machine type data, C({name => {gpu_count, gpu_memory_gib, gpu_name}}).
+    type: dict
+    default: {}
   gpu_facts:
-    description: The C(llmserve_gpu) fact from M(llmserve.triton.gpu_facts).
+    description: The C(llmserve_gpu) fact from M(llmserve.triton.gpu_facts); used last.
     type: dict
   concurrency:
     description: Sequences of C(max_model_len) tokens that the KV cache must hold at once.
@@ -126,25 +148,38 @@ options:
         itself is never passed. V(false) with a gated model is an error; unset, nothing is
         checked.
     type: bool
+  repository:
+    description: Runtimes C(triton) and C(triton_cpu) - the absolute path of the model repository.
+    type: str
+  parameters:
+    description: Backend parameters of C(config.pbtxt) (for example C(REPORT_CUSTOM_METRICS)).
+    type: dict
+    default: {}
+  execution_env_path:
+    description:
+      - Runtime C(triton_cpu) - the Python-backend environment of the model
+        (C(EXECUTION_ENV_PATH) in C(config.pbtxt)).
+    type: str
 seealso:
   - module: llmserve.triton.triton_model_repo
+  - module: llmserve.triton.serving_runtime
 """
 
 EXAMPLES = r"""
-- name: Validate Mixtral for the Triton 24.05 container on 4 x A6000
-  llmserve.triton.vllm_engine_config:
+- name: Plan Mixtral for the Triton 24.05 container on 4 x A6000
+  llmserve.triton.serving_plan:
     model: mixtral
-    presets: "{{ __model_repo_presets }}"
+    presets: "{{ presets }}"
     runtime: triton
     container_tag: "24.05"
     gpu_count: 4
     gpu_memory_gib: 47.99
+    repository: /opt/llmserve/model_repository
     engine_args:
       max_num_seqs: 900
-  register: cfg
 
-- name: Any Hugging Face id, with its facts given
-  llmserve.triton.vllm_engine_config:
+- name: Any Hugging Face id, on the GPUs nvidia-smi reports, with its facts given
+  llmserve.triton.serving_plan:
     model: mistralai/Mistral-7B-Instruct-v0.3
     runtime: vllm
     container_tag: v0.32.0
@@ -157,9 +192,26 @@ EXAMPLES = r"""
       num_kv_heads: 8
       head_dim: 128
       max_context: 32768
+
+- name: Why is tensor_parallel_size what it is, and where did each engine arg come from
+  ansible.builtin.debug:
+    msg:
+      - "{{ plan.tensor_parallel_size }}: {{ plan.tensor_parallel_reason }}"
+      - "{{ plan.engine_args_origin }}"
+  vars:
+    plan: "{{ llmserve_serving_plan }}"
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The plan as the fact C(llmserve_serving_plan) (the keys below).
+  returned: success
+  type: complex
+  contains:
+    llmserve_serving_plan:
+      description: The plan.
+      returned: success
+      type: dict
 name:
   description: Served model name (Triton model directory / OpenAI model name).
   returned: success
@@ -180,17 +232,39 @@ demo:
   returned: success
   type: bool
 gated:
-  description:
-    - Whether the model is gated on Hugging Face (a licence to accept and a token to give) -
-      a preset with C(gated) true, or a C(meta-llama/*) id.
+  description: Whether the model is gated on Hugging Face (a licence and a token needed).
   returned: success
   type: bool
 architecture:
   description: For the demo model, the architecture the serving role must build.
   returned: success
   type: dict
+runtime:
+  description: The serving runtime planned for.
+  returned: success
+  type: str
+  sample: triton
+runtime_reason:
+  description: Why this runtime.
+  returned: success
+  type: str
+container_tag:
+  description: Image tag of a container runtime (the Triton release for C(triton)); else null.
+  returned: success
+  type: str
+  sample: "24.05"
+image:
+  description: The serving image of a container runtime; null for native runtimes.
+  returned: success
+  type: str
+  sample: nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3
+triton_release:
+  description: The Triton release of runtime C(triton) (driver branch, SDK image); null otherwise.
+  returned: success
+  type: str
+  sample: "24.05"
 vllm_version:
-  description: vLLM version inside the chosen container.
+  description: vLLM version inside the chosen container or venv.
   returned: success
   type: str
   sample: 0.4.0.post1
@@ -198,7 +272,11 @@ container_label:
   description: Human-readable container and vLLM version.
   returned: success
   type: str
-  sample: Triton container 24.05-vllm-python-py3 (vLLM 0.4.0.post1)
+gpus:
+  description: The GPUs - C(count), C(memory_gib), C(name), C(origin) (where they came from).
+  returned: success
+  type: dict
+  sample: {count: 4, memory_gib: 47.99, name: NVIDIA RTX A6000, origin: machine type A6000x4}
 engine_args:
   description: Merged and validated engine args (without C(model)).
   returned: success
@@ -208,11 +286,16 @@ engine_args_origin:
   description: For each engine arg, the layer it came from (preset, hardware, override).
   returned: success
   type: dict
+  sample: {gpu_memory_utilization: preset, max_num_seqs: override, tensor_parallel_size: hardware}
 tensor_parallel_size:
   description: Tensor-parallel size used.
   returned: success
   type: int
   sample: 4
+tensor_parallel_reason:
+  description: Why the tensor-parallel size is what it is.
+  returned: success
+  type: str
 max_model_len:
   description: Context length served (the engine arg, else the model's context).
   returned: success
@@ -229,16 +312,29 @@ fit:
       C(max_concurrent_sequences), C(summary).
   returned: success
   type: dict
-model_json:
-  description: Content of Triton's model.json for these engine args.
-  returned: success
-  type: str
 vllm_cli_args:
-  description: The same engine args as C(vllm serve) flags, without the model positional.
+  description: The engine args as C(vllm serve) flags, without the model positional.
   returned: success
   type: list
   elements: str
   sample: [--max-model-len, "8192", --tensor-parallel-size, "4"]
+repository:
+  description: The model repository (runtimes C(triton), C(triton_cpu)); null otherwise.
+  returned: success
+  type: str
+repository_models:
+  description: Repository entries - C(name), C(model), C(version), C(config_pbtxt), C(model_json).
+  returned: success
+  type: list
+  elements: dict
+secrets:
+  description: How the Hugging Face token is handled (whether one is configured, never its value).
+  returned: success
+  type: dict
+digest:
+  description: sha256 of the plan (changes whenever any decision does).
+  returned: success
+  type: str
 errors:
   description: One message per bad input.
   returned: failure
@@ -252,9 +348,12 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import is_secret_key
 from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_plan import (
+    build_plan,
+    resolve_gpus,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
-    build,
 )
 
 
@@ -285,14 +384,17 @@ def main():
             runtime=dict(
                 type="str", choices=["triton", "vllm", "vllm_cpu", "triton_cpu"], default="triton"
             ),
+            runtime_reason=dict(type="str"),
             container_tag=dict(type="str"),
             vllm_version=dict(type="str"),
             engine_args=dict(type="raw"),
             model_facts=dict(type="dict"),
             config_json=dict(type="path"),
             served_name=dict(type="str"),
-            gpu_count=dict(type="int"),
-            gpu_memory_gib=dict(type="float"),
+            gpu_count=dict(type="int", default=0),
+            gpu_memory_gib=dict(type="float", default=0),
+            machine_type=dict(type="str", default=""),
+            machine_types=dict(type="dict", default={}),
             gpu_facts=dict(type="dict"),
             concurrency=dict(type="int", default=1),
             tensor_parallel_policy=dict(
@@ -303,6 +405,9 @@ def main():
             cpu_kv_cache_space_gib=dict(type="float", default=1.0),
             check_fit=dict(type="bool", default=True),
             hf_token_configured=dict(type="bool"),
+            repository=dict(type="str"),
+            parameters=dict(type="dict", default={}),
+            execution_env_path=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -311,40 +416,41 @@ def main():
         for key, value in p["engine_args"].items():
             if is_secret_key(key) and value:
                 module.no_log_values.add(str(value))
-    gpu_facts = p["gpu_facts"] or {}
-    gpu_count, gpu_mem = p["gpu_count"], p["gpu_memory_gib"]
-    if gpu_count is None and gpu_facts.get("present"):
-        gpu_count = gpu_facts.get("count")
-    if gpu_mem is None and gpu_facts.get("present") and gpu_facts.get("memory_per_gpu_mib"):
-        gpu_mem = float(gpu_facts["memory_per_gpu_mib"]) / 1024.0
+    if p["concurrency"] < 1:
+        module.fail_json(msg="concurrency must be at least 1, got %d" % p["concurrency"])
     config_path = p["config_json"]
     if not config_path and p["model"].startswith("/"):
         candidate = os.path.join(p["model"], "config.json")
         config_path = candidate if os.path.isfile(candidate) else None
     hf_config = _read_config_json(module, config_path) if config_path else None
     host_mem = p["host_memory_mib"] * 1024 * 1024 if p["host_memory_mib"] else _meminfo_bytes()
-    if p["concurrency"] < 1:
-        module.fail_json(msg="concurrency must be at least 1, got %d" % p["concurrency"])
+    gpu_facts = p["gpu_facts"] or {}
     try:
-        result = build(
+        gpus = resolve_gpus(
+            p["gpu_count"], p["gpu_memory_gib"], p["machine_type"], p["machine_types"], gpu_facts
+        )
+        plan = build_plan(
             p["model"],
-            presets=p["presets"],
+            p["presets"],
             runtime=p["runtime"],
+            runtime_reason=p["runtime_reason"],
             container_tag=p["container_tag"],
             vllm_version=p["vllm_version"],
+            gpus=gpus,
+            repository=p["repository"],
+            parameters=p["parameters"],
+            execution_env_path=p["execution_env_path"],
+            hf_token_configured=p["hf_token_configured"],
             engine_args=p["engine_args"],
             user_facts=p["model_facts"],
             hf_config=hf_config,
             served_name=p["served_name"],
-            gpu_count=gpu_count,
-            gpu_memory_bytes=gpu_mem * GIB if gpu_mem else None,
             concurrency=p["concurrency"],
             tp_policy=p["tensor_parallel_policy"],
             gpu_overhead_bytes=p["gpu_overhead_gib"] * GIB,
             host_memory_bytes=host_mem,
             cpu_kv_cache_bytes=p["cpu_kv_cache_space_gib"] * GIB,
             check_fit=p["check_fit"],
-            hf_token_configured=p["hf_token_configured"],
         )
     except ConfigError as exc:
         errors = exc.errors
@@ -355,8 +461,7 @@ def main():
                 for e in errors
             ]
         module.fail_json(msg="; ".join(errors), errors=errors)
-    result.pop("runtime", None)
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=False, ansible_facts={"llmserve_serving_plan": plan}, **plan)
 
 
 if __name__ == "__main__":

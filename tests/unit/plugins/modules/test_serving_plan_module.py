@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""vllm_engine_config module: results, read-only behaviour, one clear error per bad input."""
+"""serving_plan module: results, read-only behaviour, one clear error per bad input."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.llmserve.triton.plugins.modules import vllm_engine_config
+from ansible_collections.llmserve.triton.plugins.modules import serving_plan
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
@@ -21,7 +21,7 @@ def run(capsys, check=False, **args):
     args.setdefault("presets", PRESETS)
     args["_ansible_check_mode"] = check
     with patch_module_args(args), pytest.raises(SystemExit):
-        vllm_engine_config.main()
+        serving_plan.main()
     return json.loads(capsys.readouterr().out)
 
 
@@ -35,9 +35,43 @@ def test_llama3_70b_on_a6000x4(capsys, check):
     )
     assert res["vllm_version"] == "0.4.0.post1"
     assert res["fit"]["checked"] and res["fit"]["fits"]
-    assert json.loads(res["model_json"])["model"] == "meta-llama/Meta-Llama-3-70B-Instruct"
+    entry = res["repository_models"][0]
+    assert json.loads(entry["model_json"]) == dict(
+        res["engine_args"], model="meta-llama/Meta-Llama-3-70B-Instruct"
+    )
+    assert "kind: KIND_MODEL" in entry["config_pbtxt"]  # TP 4: one instance over the GPUs
     assert "--served-model-name" not in res["vllm_cli_args"]  # the serving role adds it
     assert "--tensor-parallel-size" in res["vllm_cli_args"]
+    # One fact, the same as the result, with where the GPUs came from and why TP is 4.
+    plan = res["ansible_facts"]["llmserve_serving_plan"]
+    assert plan["digest"] == res["digest"] and plan["engine_args"] == res["engine_args"]
+    assert plan["gpus"]["origin"] == "model_repo_gpu_count and model_repo_gpu_memory_gib"
+    assert "largest size up to the 4 GPU(s)" in plan["tensor_parallel_reason"]
+    assert plan["image"] == "nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3"
+
+
+def test_machine_type_then_gpu_facts_precedence(capsys):
+    """Explicit count beats the machine type, which beats nvidia-smi; each says so."""
+    hw = {"A6000x4": {"gpu_count": 4, "gpu_memory_gib": 47.99, "gpu_name": "NVIDIA RTX A6000"}}
+    smi = {"present": True, "count": 8, "memory_per_gpu_mib": 81559, "gpus": []}
+    by_type = run(capsys, model="mixtral", machine_type="A6000x4", machine_types=hw, gpu_facts=smi)
+    assert by_type["gpus"]["count"] == 4 and "A6000x4" in by_type["gpus"]["origin"]
+    by_smi = run(capsys, model="mixtral", machine_types=hw, gpu_facts=smi)
+    assert by_smi["gpus"]["count"] == 8 and "nvidia-smi" in by_smi["gpus"]["origin"]
+    assert by_smi["digest"] != by_type["digest"]
+    explicit = run(
+        capsys,
+        model="mixtral",
+        gpu_count=2,
+        gpu_memory_gib=47.99,
+        machine_type="A6000x4",
+        machine_types=hw,
+        gpu_facts=smi,
+    )
+    assert (
+        explicit["tensor_parallel_size"] == 2
+        and "model_repo_gpu_count" in explicit["gpus"]["origin"]
+    )
 
 
 def test_gpu_facts_from_gpu_facts_module(capsys):

@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Logic of the serving_plan module: every serving decision, made once, as one plan.
+
+    model / -e overrides, GPU facts, runtime choice
+        -> resolve_gpus          which GPUs, and where that came from
+        -> _vllm_engine_config.build
+             resolve_model, model_facts, merge (preset, hardware, override) + validation,
+             decide_tensor_parallel (why tensor_parallel_size is what it is), memory fit
+        -> repository_models     config.pbtxt + model.json texts (_model_repo.render_model)
+        -> plan + digest         the fact llmserve_serving_plan
+
+Writers (triton_model_repo) write the texts of the plan; the serving role starts what it
+says. Pure functions: the module reads files (config.json, /proc/meminfo) and passes their
+content.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
+
+import hashlib
+import json
+
+from ansible_collections.llmserve.triton.plugins.module_utils._engine_args import CPU_RUNTIMES
+from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_VAR
+from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
+from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import render_model
+from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
+    ConfigError,
+    build,
+)
+
+# The Triton release when none is given: the one place the collection names it (the driver
+# branch, the serving image and the benchmark SDK image follow the plan's release).
+DEFAULT_TRITON_RELEASE = "24.05"
+TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:%s-vllm-python-py3"
+TRITON_SDK_IMAGE = "nvcr.io/nvidia/tritonserver:%s-py3-sdk"
+VLLM_IMAGE = "vllm/vllm-openai:%s"
+TRITON_RUNTIMES = ("triton", "triton_cpu")
+PLAN_VERSION = 1
+
+
+def resolve_gpus(
+    gpu_count=0, gpu_memory_gib=0, machine_type="", machine_types=None, gpu_facts=None
+):
+    """The GPUs the plan is made for, first match wins; return {count, memory_gib, name,
+    origin} (count and memory None when nothing says). Raise ConfigError on bad input.
+
+    1. model_repo_gpu_count + model_repo_gpu_memory_gib (both or neither; 0 is not set)
+    2. model_repo_machine_type (Paperspace machine types, vars/hardware.yml)
+    3. the llmserve_gpu fact (nvidia-smi through llmserve.triton.gpu_facts)
+    """
+    count = _number(gpu_count, int, "model_repo_gpu_count")
+    memory = _number(gpu_memory_gib, float, "model_repo_gpu_memory_gib")
+    if count or memory:
+        if count < 1 or memory <= 0:
+            raise ConfigError(
+                [
+                    "model_repo_gpu_count (%s) must be a positive number of GPUs and "
+                    "model_repo_gpu_memory_gib (%s) a positive number of GiB per GPU; set "
+                    "both or neither (0, the default, is not set)" % (gpu_count, gpu_memory_gib)
+                ]
+            )
+        return {
+            "count": count,
+            "memory_gib": memory,
+            "name": None,
+            "origin": "model_repo_gpu_count and model_repo_gpu_memory_gib",
+        }
+    machine_type = str(machine_type or "")
+    if machine_type:
+        types = machine_types or {}
+        if machine_type not in types:
+            raise ConfigError(
+                [
+                    "model_repo_machine_type '%s' is unknown: use one of %s, or set "
+                    "model_repo_gpu_count and model_repo_gpu_memory_gib"
+                    % (machine_type, ", ".join(types))
+                ]
+            )
+        machine = types[machine_type]
+        return {
+            "count": int(machine["gpu_count"]),
+            "memory_gib": float(machine["gpu_memory_gib"]),
+            "name": machine.get("gpu_name"),
+            "origin": "machine type %s (model_repo_machine_type)" % machine_type,
+        }
+    facts = gpu_facts or {}
+    if facts.get("present"):
+        mib = facts.get("memory_per_gpu_mib")
+        names = sorted({g.get("name") for g in facts.get("gpus") or [] if g.get("name")})
+        return {
+            "count": int(facts.get("count") or 0) or None,
+            "memory_gib": float(mib) / 1024.0 if mib else None,
+            "name": names[0] if len(names) == 1 else None,
+            "origin": "nvidia-smi on the host (llmserve.triton.gpu_facts)",
+        }
+    reason = facts.get("reason")
+    return {
+        "count": None,
+        "memory_gib": None,
+        "name": None,
+        "origin": "none (%s)" % reason if reason else "none",
+    }
+
+
+def _number(value, kind, name):
+    try:
+        return kind(value or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(["%s must be a number, got %r" % (name, value)]) from None
+
+
+def container(runtime, tag):
+    """The serving image of a container runtime ({tag, image}), or Nones for native ones."""
+    if runtime == "triton":
+        tag = str(tag or DEFAULT_TRITON_RELEASE)
+        release = tag.split("-", 1)[0]
+        return {"tag": release, "image": TRITON_IMAGE % release, "triton_release": release}
+    if runtime == "vllm":
+        return {"tag": str(tag), "image": VLLM_IMAGE % tag, "triton_release": None}
+    return {"tag": None, "image": None, "triton_release": None}
+
+
+def repository_models(config, parameters=None):
+    """The model repository entries of the plan, texts rendered once."""
+    spec = {
+        "name": config["name"],
+        "model": config["hf_id"],
+        "engine_args": config["engine_args"],
+        "parameters": dict(parameters or {}),
+        "version": 1,
+        "tensor_parallel_size": config["tensor_parallel_size"],
+    }
+    texts = render_model(spec)
+    return [
+        {
+            "name": spec["name"],
+            "model": spec["model"],
+            "version": spec["version"],
+            "config_pbtxt": texts["config_pbtxt"],
+            "model_json": texts["model_json"],
+        }
+    ]
+
+
+def digest(plan):
+    """sha256 of the plan's canonical JSON (its own digest left out)."""
+    body = {k: v for k, v in plan.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def build_plan(
+    model,
+    presets=None,
+    runtime="triton",
+    runtime_reason=None,
+    container_tag=None,
+    vllm_version=None,
+    gpus=None,
+    repository=None,
+    parameters=None,
+    execution_env_path=None,
+    hf_token_configured=None,
+    **config_args,
+):
+    """Resolve every serving decision; return the plan dict. Raise ConfigError.
+
+    ``gpus`` is resolve_gpus' result; ``config_args`` go to _vllm_engine_config.build
+    (engine_args, user_facts, hf_config, served_name, concurrency, tp_policy,
+    gpu_overhead_bytes, host_memory_bytes, cpu_kv_cache_bytes, check_fit).
+    """
+    gpus = gpus or resolve_gpus()
+    image = container(runtime, container_tag)
+    errors = []
+    if runtime in TRITON_RUNTIMES and repository and not str(repository).startswith("/"):
+        errors.append(
+            "model_repo_repository must be an absolute path, got '%s'" % (repository or "")
+        )
+    if runtime == "triton_cpu" and not execution_env_path:
+        errors.append(
+            "the triton_cpu runtime needs the Python-backend environment "
+            "(model_repo_execution_env_path)"
+        )
+    try:
+        config = build(
+            model,
+            presets,
+            runtime=runtime,
+            container_tag=image["tag"] if runtime in ("triton", "vllm") else None,
+            vllm_version=vllm_version if runtime in CPU_RUNTIMES else None,
+            gpu_count=gpus["count"],
+            gpu_memory_bytes=gpus["memory_gib"] * GIB if gpus["memory_gib"] else None,
+            gpus_origin=gpus["origin"],
+            hf_token_configured=hf_token_configured,
+            **config_args,
+        )
+    except ConfigError as exc:
+        raise ConfigError(errors + exc.errors) from None
+    if errors:
+        raise ConfigError(errors)
+    params = dict(parameters or {})
+    if runtime == "triton_cpu":
+        params["EXECUTION_ENV_PATH"] = execution_env_path
+    in_repository = runtime in TRITON_RUNTIMES
+    plan = {
+        "plan_version": PLAN_VERSION,
+        "name": config["name"],
+        "preset": config["preset"],
+        "hf_id": config["hf_id"],
+        "demo": config["demo"],
+        "gated": config["gated"],
+        "architecture": config["architecture"],
+        "runtime": runtime,
+        "runtime_reason": runtime_reason or "asked for %s" % runtime,
+        "container_tag": image["tag"],
+        "image": image["image"],
+        "triton_release": image["triton_release"],
+        "vllm_version": config["vllm_version"],
+        "container_label": config["container_label"],
+        "gpus": gpus,
+        "engine_args": config["engine_args"],
+        "engine_args_origin": config["engine_args_origin"],
+        "tensor_parallel_size": config["tensor_parallel_size"],
+        "tensor_parallel_reason": config["tensor_parallel_reason"],
+        "max_model_len": config["max_model_len"],
+        "facts": config["facts"],
+        "fit": config["fit"],
+        "vllm_cli_args": config["vllm_cli_args"],
+        "repository": repository if in_repository else None,
+        "repository_models": repository_models(config, params) if in_repository else [],
+        "secrets": {
+            "hf_token_variable": HF_TOKEN_VAR,
+            "hf_token_configured": hf_token_configured,
+            "hf_token_delivery": (
+                "a 0600 file in the Hugging Face home of the server; never in its argv, "
+                "environment files, the model repository or the logs"
+            ),
+        },
+    }
+    plan["digest"] = digest(plan)
+    return plan

@@ -1,0 +1,178 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_serving_plan: GPU precedence with origin, TP reasons, origins of engine args, texts, digest."""
+
+import json
+import os
+
+import pytest
+import yaml
+from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import (
+    normalize_models,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import (
+    plan as repo_plan,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_plan import (
+    DEFAULT_TRITON_RELEASE,
+    build_plan,
+    container,
+    digest,
+    resolve_gpus,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
+    GIB,
+    ConfigError,
+)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
+    PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
+with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
+    MACHINES = yaml.safe_load(_fh)["__model_repo_machine_types"]
+# The shape of the llmserve_gpu fact that gpu_facts publishes on an 8 x H100 host.
+SMI_H100X8 = {
+    "present": True,
+    "count": 8,
+    "memory_per_gpu_mib": 81559,
+    "gpus": [{"index": i, "name": "NVIDIA H100 80GB HBM3"} for i in range(8)],
+}
+REPO = "/opt/llmserve/model_repository"
+
+
+def plan_for(model="mixtral", runtime="triton", gpus=None, **kw):
+    kw.setdefault("repository", REPO if runtime in ("triton", "triton_cpu") else None)
+    if runtime == "triton_cpu":
+        kw.setdefault("execution_env_path", "/opt/llmserve/triton-cpu/stub-env")
+    if runtime in ("vllm_cpu", "triton_cpu"):
+        kw.setdefault("host_memory_bytes", 24 * GIB)
+    return build_plan(model, PRESETS, runtime=runtime, gpus=gpus, **kw)
+
+
+def test_gpu_precedence_and_origin():
+    explicit = resolve_gpus(2, 24, "A6000x4", MACHINES, SMI_H100X8)
+    assert (explicit["count"], explicit["memory_gib"]) == (2, 24.0)
+    assert explicit["origin"] == "model_repo_gpu_count and model_repo_gpu_memory_gib"
+    typed = resolve_gpus(0, 0, "A6000x4", MACHINES, SMI_H100X8)
+    assert (typed["count"], typed["name"]) == (4, "NVIDIA RTX A6000")
+    assert typed["origin"] == "machine type A6000x4 (model_repo_machine_type)"
+    smi = resolve_gpus(0, 0, "", MACHINES, SMI_H100X8)
+    assert smi["count"] == 8 and smi["memory_gib"] == pytest.approx(79.65, abs=0.01)
+    assert smi["name"] == "NVIDIA H100 80GB HBM3" and "nvidia-smi" in smi["origin"]
+    none = resolve_gpus(0, 0, "", MACHINES, {"present": False, "reason": "nvidia-smi not found"})
+    assert none == {
+        "count": None,
+        "memory_gib": None,
+        "name": None,
+        "origin": "none (nvidia-smi not found)",
+    }
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ((4, 0, "", {}, None), "set both or neither"),
+        ((0, 47.99, "", {}, None), "set both or neither"),
+        ((-1, 40, "", {}, None), "must be a positive number of GPUs"),
+        ((0, 0, "A6000x9", MACHINES, None), "model_repo_machine_type 'A6000x9' is unknown"),
+        (("four", 0, "", {}, None), "model_repo_gpu_count must be a number"),
+    ],
+)
+def test_gpu_input_errors_name_the_variable(args, expected):
+    with pytest.raises(ConfigError) as err:
+        resolve_gpus(*args)
+    assert expected in str(err.value)
+
+
+def test_tensor_parallel_reasons_and_engine_arg_origins():
+    # all_gpus on the A6000x4 machine type: the hardware layer sets TP, and says why.
+    plan = plan_for(gpus=resolve_gpus(0, 0, "A6000x4", MACHINES))
+    assert plan["tensor_parallel_size"] == 4
+    assert plan["engine_args_origin"]["tensor_parallel_size"] == "hardware"
+    assert "largest size up to the 4 GPU(s) (machine type A6000x4" in plan["tensor_parallel_reason"]
+    assert plan["engine_args_origin"]["gpu_memory_utilization"] == "preset"
+    assert plan["engine_args_origin"]["dtype"] == "preset"  # the GPTQ Mixtral needs float16
+    # smallest_fit on 8 x H100: Mixtral GPTQ fits on one GPU.
+    smallest = plan_for(gpus=resolve_gpus(gpu_facts=SMI_H100X8), tp_policy="smallest_fit")
+    assert smallest["tensor_parallel_size"] == 1
+    assert "smallest size" in smallest["tensor_parallel_reason"]
+    # A user override wins over the hardware layer and says so.
+    user = plan_for(
+        gpus=resolve_gpus(gpu_facts=SMI_H100X8),
+        engine_args={"tensor_parallel_size": 2, "max_num_seqs": 900},
+    )
+    assert user["tensor_parallel_size"] == 2
+    assert user["tensor_parallel_reason"] == "set in model_repo_engine_args"
+    assert user["engine_args_origin"]["max_num_seqs"] == "override"
+    assert user["engine_args_origin"]["tensor_parallel_size"] == "override"
+    # CPU runtimes: one process, no TP engine arg.
+    cpu = plan_for("demo", runtime="vllm_cpu")
+    assert cpu["tensor_parallel_size"] == 1 and "tensor_parallel_size" not in cpu["engine_args"]
+    assert cpu["tensor_parallel_reason"] == "the vllm_cpu runtime serves from one CPU process"
+
+
+def test_smallest_fit_without_gpu_memory_is_an_error():
+    with pytest.raises(ConfigError) as err:
+        plan_for(
+            gpus=resolve_gpus(gpu_facts={"present": True, "count": 4}), tp_policy="smallest_fit"
+        )
+    assert "smallest_fit needs the GPU memory" in str(err.value)
+
+
+def test_repository_texts_are_what_the_writer_writes(tmp_path):
+    plan = plan_for(gpus=resolve_gpus(0, 0, "A6000x4", MACHINES), repository=str(tmp_path))
+    entry = plan["repository_models"][0]
+    args = json.loads(entry["model_json"])
+    assert args.pop("model") == plan["hf_id"] and args == plan["engine_args"]
+    # The writer takes the texts as they are (no second rendering) and plans both files.
+    models = normalize_models(plan["repository_models"])
+    planned = repo_plan(str(tmp_path), models)
+    written = {path: after for path, _before, after in planned["writes"]}
+    assert written[str(tmp_path / "mixtral" / "config.pbtxt")] == entry["config_pbtxt"]
+    assert written[str(tmp_path / "mixtral" / "1" / "model.json")] == entry["model_json"]
+
+
+def test_triton_cpu_plan_carries_the_execution_env_and_no_image():
+    plan = plan_for("demo", runtime="triton_cpu")
+    assert plan["image"] is None and plan["container_tag"] is None
+    assert "EXECUTION_ENV_PATH" in plan["repository_models"][0]["config_pbtxt"]
+    assert plan["repository"] == REPO
+    with pytest.raises(ConfigError) as err:
+        plan_for("demo", runtime="triton_cpu", execution_env_path="")
+    assert "model_repo_execution_env_path" in str(err.value)
+
+
+def test_vllm_runtimes_write_no_repository():
+    plan = plan_for("demo", runtime="vllm_cpu")
+    assert plan["repository"] is None and plan["repository_models"] == []
+
+
+def test_release_in_one_place():
+    assert container("triton", "")["image"] == (
+        "nvcr.io/nvidia/tritonserver:%s-vllm-python-py3" % DEFAULT_TRITON_RELEASE
+    )
+    assert container("triton", "24.08-vllm-python-py3")["triton_release"] == "24.08"
+    assert container("vllm", "v0.32.0")["image"] == "vllm/vllm-openai:v0.32.0"
+    assert container("vllm_cpu", None) == {"tag": None, "image": None, "triton_release": None}
+
+
+def test_digest_follows_every_decision():
+    base = plan_for("demo", runtime="vllm_cpu")
+    again = plan_for("demo", runtime="vllm_cpu")
+    assert base["digest"] == again["digest"] == digest(base)
+    other = plan_for("demo", runtime="vllm_cpu", engine_args={"max_num_seqs": 4})
+    assert other["digest"] != base["digest"]
+
+
+def test_errors_are_collected_before_anything_runs():
+    with pytest.raises(ConfigError) as err:
+        plan_for(
+            "llama3-70b",
+            repository="relative/path",
+            hf_token_configured=False,
+            gpus=resolve_gpus(0, 0, "A6000x4", MACHINES),
+        )
+    text = str(err.value)
+    assert "model_repo_repository must be an absolute path" in text
+    assert "triton_vllm_hf_token" in text
+    assert "relative/path" in text
