@@ -308,7 +308,7 @@ def to_model_json(args, model):
     """The model.json content for Triton's vLLM backend: ``model`` first, then the engine args
     sorted (a ``model`` among them and secrets left out); JSON with a final newline.
 
-    The one model.json renderer: vllm_engine_config returns it and triton_model_repo
+    The one model.json renderer: the serving plan renders it once and triton_model_repo
     (_model_repo.desired_files) writes it.
     """
     data = {"model": model}

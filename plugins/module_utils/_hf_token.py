@@ -12,7 +12,7 @@ not ``HF_TOKEN``, which nothing here reads (HF_TOKEN_HOW: one wording for every 
 
 The one list of secret key names (SECRET_KEYS, tested with is_secret_key) and the one token
 pattern (HF_TOKEN_RE) live here: the engine-arg checks and renderings (_engine_args), the
-vllm_engine_config module's masking and the model repository writer (_model_repo, through
+serving_plan module's masking and the model repository writer (_model_repo, through
 find_secret) all import them.
 """
 

@@ -33,7 +33,7 @@ from ansible_collections.llmserve.triton.plugins.module_utils._model_control imp
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
 # A served model name: the Triton model name (its directory in the repository), also the name
-# clients use with the vllm runtimes; vllm_engine_config checks the served name with it.
+# clients use with the vllm runtimes; the serving plan checks the served name with it.
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 

@@ -61,7 +61,7 @@ def resolve_gpus(
                 [
                     "model_repo_gpu_count (%s) must be a positive number of GPUs and "
                     "model_repo_gpu_memory_gib (%s) a positive number of GiB per GPU; set "
-                    "both or neither (0, the default, is not set)" % (gpu_count, gpu_memory_gib)
+                    "both or neither (0, the default, is not set)" % ("%g" % count, "%g" % memory)
                 ]
             )
         return {

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Logic of the vllm_engine_config module: model -> facts -> merged, validated engine args.
+"""Engine-arg half of the serving plan: model -> facts -> merged, validated engine args.
 
 Pure functions: the module reads files (config.json, /proc/meminfo) and passes their content.
 """

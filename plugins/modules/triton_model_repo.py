@@ -53,13 +53,14 @@ options:
         type: str
         required: true
       model:
-        description: Hugging Face model id or local path, written as C(model) in model.json.
+        description:
+          - Hugging Face model id or local path, written as C(model) in model.json. Required
+            unless O(models[].model_json) is given (then it must match its C(model)).
         type: str
-        required: true
       engine_args:
         description:
           - vLLM engine args written to model.json (validate them first with
-            M(llmserve.triton.vllm_engine_config)).
+            M(llmserve.triton.serving_plan)).
           - C(tensor_parallel_size) greater than 1 adds a C(KIND_MODEL) instance group.
         type: dict
         default: {}
@@ -73,6 +74,15 @@ options:
         description: Model version directory holding model.json.
         type: int
         default: 1
+      model_json:
+        description:
+          - The model.json text as M(llmserve.triton.serving_plan) rendered it (its
+            C(repository_models)); written as given, with O(models[].config_pbtxt). Both or
+            neither; O(models[].engine_args) and O(models[].parameters) are then not used.
+        type: str
+      config_pbtxt:
+        description: The config.pbtxt text as M(llmserve.triton.serving_plan) rendered it.
+        type: str
   exclusive:
     description:
       - Remove every directory in O(repository) that is not a listed model. Plain files stay.
@@ -101,7 +111,7 @@ options:
     description: Group of the files and directories (unchanged when omitted).
     type: str
 seealso:
-  - module: llmserve.triton.vllm_engine_config
+  - module: llmserve.triton.serving_plan
 """
 
 EXAMPLES = r"""
@@ -119,13 +129,11 @@ EXAMPLES = r"""
         parameters:
           REPORT_CUSTOM_METRICS: true
 
-- name: Write the entry computed by vllm_engine_config
+- name: Write the texts of the serving plan as they are (llmserve.triton.serving_plan)
   llmserve.triton.triton_model_repo:
-    repository: /opt/triton/model_repository
-    models:
-      - name: "{{ cfg.name }}"
-        model: "{{ cfg.hf_id }}"
-        engine_args: "{{ cfg.engine_args }}"
+    repository: "{{ llmserve_serving_plan.repository }}"
+    exclusive: true
+    models: "{{ llmserve_serving_plan.repository_models }}"
 """
 
 RETURN = r"""
@@ -207,10 +215,12 @@ def main():
                 default=[],
                 options=dict(
                     name=dict(type="str", required=True),
-                    model=dict(type="str", required=True),
+                    model=dict(type="str"),
                     engine_args=dict(type="dict", default={}),
                     parameters=dict(type="dict", default={}),
                     version=dict(type="int", default=1),
+                    model_json=dict(type="str"),
+                    config_pbtxt=dict(type="str"),
                 ),
             ),
             exclusive=dict(type="bool", default=False),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copyright: (c) 2026, llmserve.triton contributors
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Integration suite of the model_repo role (roles/model_repo, vllm_engine_config,
+# Integration suite of the model_repo role (roles/model_repo, serving_plan,
 # triton_model_repo) on this host, into a temporary directory:
 #   check -> apply -> idempotent check -> idempotent apply, asserting the real files
 #   (config.pbtxt parsed with Triton's protobuf schema, model.json keys against the real
@@ -69,7 +69,7 @@ assert facts["vllm_version"] == "0.4.0.post1" and facts["container_tag"] == "24.
 assert facts["repository"] == repo and facts["fit"]["fits"] and facts["fit"]["weights_bytes"] > 1.4e11
 assert "--max-num-seqs" in facts["vllm_cli_args"]
 print("ok: config.pbtxt parses (KIND_MODEL, REPORT_CUSTOM_METRICS); model.json keys are vLLM "
-      "0.4.0.post1 engine args; model_repo_facts complete:", facts["fit"]["summary"])
+      "0.4.0.post1 engine args; llmserve_serving_plan complete:", facts["fit"]["summary"])
 PY
 
 echo "== 3. idempotent check, 4. idempotent apply"

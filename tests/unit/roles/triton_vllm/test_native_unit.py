@@ -20,7 +20,7 @@ def render(**extra):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True)
     values = dict(
         ansible_managed="Ansible managed",
-        model_repo_facts={"name": "demo"},
+        llmserve_serving_plan={"name": "demo"},
         triton_vllm_cpu_user="root",
         triton_vllm_cpu_group="root",
         triton_vllm_cpu_stop_timeout=30,
