@@ -91,7 +91,7 @@ def resolve_version(runtime, container_tag=None, vllm_version=None):
         if not match or match.group(1) not in TRITON_VLLM_TAGS:
             raise EngineArgsError(
                 "container tag %r is not a known Triton vLLM container tag; known tags: %s "
-                "(set triton_vllm_triton_tag)" % (tag, ", ".join(sorted(TRITON_VLLM_TAGS)))
+                "(set llmserve_triton_release)" % (tag, ", ".join(sorted(TRITON_VLLM_TAGS)))
             )
         tag = match.group(1)
         version = TRITON_VLLM_TAGS[tag]["vllm"]

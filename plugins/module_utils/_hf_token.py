@@ -5,7 +5,7 @@
 """Where the Hugging Face token goes, and how a secret is recognised.
 
 The serving role (llmserve.triton.triton_vllm) reads the token from the variable
-``triton_vllm_hf_token`` and writes it only to a mode-0600 ``token`` file in the Hugging Face
+``llmserve_hf_token`` and writes it only to a mode-0600 ``token`` file in the Hugging Face
 home it mounts (roles/triton_vllm/tasks/hf_token.yml): never an engine arg, a command line,
 an environment variable of the server, model.json or the log. Messages name that variable,
 not ``HF_TOKEN``, which nothing here reads (HF_TOKEN_HOW: one wording for every message).
@@ -22,7 +22,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 import re
 
-HF_TOKEN_VAR = "triton_vllm_hf_token"
+HF_TOKEN_VAR = "llmserve_hf_token"
 
 # Keys whose value is a secret, wherever they appear (an engine arg, a backend parameter, a
 # key of a nested mapping): refused as input, never written to model.json, config.pbtxt or a

@@ -154,14 +154,14 @@ CAUSES = [
         r"GatedRepoError|Cannot access gated repo|gated repo|"
         r"You must have access to it and be authenticated|401 Client Error",
         "The model is gated on Hugging Face and no valid token was given: accept its licence "
-        "on huggingface.co and set triton_vllm_hf_token (kept in a 0600 file, never logged).",
+        "on huggingface.co and set llmserve_hf_token (kept in a 0600 file, never logged).",
     ),
     (
         "backend_vllm_mismatch",
         r"cannot import name '\w+' from 'vllm[\w.]*'|No module named 'vllm\.[\w.]+'",
         "NVIDIA's vLLM backend imports a name this vLLM does not have: the backend release and "
         "the vLLM version are not paired. Use a pairing listed in roles/triton_vllm/vars/"
-        "triton_cpu.yml (triton_vllm_backend_release, triton_vllm_cpu_version), or name the "
+        "triton_cpu.yml (triton_vllm_backend_release, llmserve_vllm_cpu_version), or name the "
         "measure that bridges it in triton_vllm_triton_cpu_compat.",
     ),
     (
@@ -194,7 +194,7 @@ CAUSES = [
         r"less than requested memory for kv",
         "The server ran out of memory: use a smaller model or max_model_len, fewer sequences "
         "(max_num_seqs), a lower gpu_memory_utilization, or on the CPU a smaller "
-        "VLLM_CPU_KVCACHE_SPACE (triton_vllm_cpu_kvcache_space_gib).",
+        "VLLM_CPU_KVCACHE_SPACE (llmserve_cpu_kv_cache_space_gib).",
     ),
     (
         "missing_cxx_toolchain",

@@ -33,9 +33,6 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_confi
     build,
 )
 
-# The Triton release when none is given: the one place the collection names it (the driver
-# branch, the serving image and the benchmark SDK image follow the plan's release).
-DEFAULT_TRITON_RELEASE = "24.05"
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:%s-vllm-python-py3"
 TRITON_SDK_IMAGE = "nvcr.io/nvidia/tritonserver:%s-py3-sdk"
 VLLM_IMAGE = "vllm/vllm-openai:%s"
@@ -114,14 +111,24 @@ def _number(value, kind, name):
         raise ConfigError(["%s must be a number, got %r" % (name, value)]) from None
 
 
-def container(runtime, tag):
-    """The serving image of a container runtime ({tag, image}), or Nones for native ones."""
+def container(runtime, triton_release=None, vllm_image_tag=None):
+    """The serving image of the runtime: {tag, image, triton_release} (Nones for native runtimes).
+
+    The release itself is the contract's llmserve_triton_release (roles/llmserve), the one
+    place it is named; a Triton image tag (24.05-vllm-python-py3) is read as its release.
+    """
     if runtime == "triton":
-        tag = str(tag or DEFAULT_TRITON_RELEASE)
-        release = tag.split("-", 1)[0]
+        if not triton_release:
+            raise ConfigError(
+                ["the triton runtime needs a Triton release: set llmserve_triton_release"]
+            )
+        release = str(triton_release).split("-", 1)[0]
         return {"tag": release, "image": TRITON_IMAGE % release, "triton_release": release}
     if runtime == "vllm":
-        return {"tag": str(tag), "image": VLLM_IMAGE % tag, "triton_release": None}
+        if not vllm_image_tag:
+            raise ConfigError(["the vllm runtime needs an image tag: set llmserve_vllm_image_tag"])
+        tag = str(vllm_image_tag)
+        return {"tag": tag, "image": VLLM_IMAGE % tag, "triton_release": None}
     return {"tag": None, "image": None, "triton_release": None}
 
 
@@ -159,7 +166,8 @@ def build_plan(
     presets=None,
     runtime="triton",
     runtime_reason=None,
-    container_tag=None,
+    triton_release=None,
+    vllm_image_tag=None,
     vllm_version=None,
     gpus=None,
     repository=None,
@@ -175,7 +183,7 @@ def build_plan(
     gpu_overhead_bytes, host_memory_bytes, cpu_kv_cache_bytes, check_fit).
     """
     gpus = gpus or resolve_gpus()
-    image = container(runtime, container_tag)
+    image = container(runtime, triton_release, vllm_image_tag)
     errors = []
     if runtime in TRITON_RUNTIMES and repository and not str(repository).startswith("/"):
         errors.append(

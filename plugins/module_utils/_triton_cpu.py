@@ -195,7 +195,7 @@ def resolve(
             known = ", ".join(sorted(release.get("pairings") or {}, key=_version_key))
             raise TritonCpuError(
                 "NVIDIA's vLLM backend %s is not known to work with vLLM %s (known pairings: "
-                "vLLM %s; NVIDIA pairs it with %s): set triton_vllm_cpu_version to a paired "
+                "vLLM %s; NVIDIA pairs it with %s): set llmserve_vllm_cpu_version to a paired "
                 "version or triton_vllm_backend_release to a release paired with %s; to try "
                 "anyway, set triton_vllm_triton_cpu_compat to the list of measures to apply "
                 "(possibly [])"

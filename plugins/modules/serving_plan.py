@@ -32,7 +32,7 @@ description:
     C(tensor_parallel_size) within the GPUs and dividing the attention heads, C(dtype) valid
     for the quantization, C(max_model_len) within the model's context).
   - With O(hf_token_configured=false), a gated model (a preset with C(gated) true, or a
-    C(meta-llama/*) id) is an error naming C(triton_vllm_hf_token), before any download.
+    C(meta-llama/*) id) is an error naming C(llmserve_hf_token), before any download.
   - Read-only; changes nothing on the host. Replaces C(llmserve.triton.vllm_engine_config)
     (a redirect to this module).
 author:
@@ -65,10 +65,18 @@ options:
   runtime_reason:
     description: Why this runtime (the reason of M(llmserve.triton.serving_runtime)).
     type: str
+  triton_release:
+    description:
+      - Runtime C(triton) - the Triton release (C(24.05); a tag C(24.05-vllm-python-py3) is read
+        as its release). The roles pass the contract's C(llmserve_triton_release).
+    type: str
+  vllm_image_tag:
+    description: Runtime C(vllm) - the vllm/vllm-openai image tag (C(v0.32.0)).
+    type: str
   container_tag:
     description:
-      - For C(triton) the Triton release (C(24.05), C(24.05-vllm-python-py3)); empty means the
-        collection's default release. For C(vllm) the vllm/vllm-openai tag (C(v0.32.0)).
+      - The image tag of the runtime's container (runtime C(triton) a Triton release, C(vllm)
+        a vllm/vllm-openai tag); used when O(triton_release) / O(vllm_image_tag) is not given.
     type: str
   vllm_version:
     description:
@@ -81,7 +89,7 @@ options:
         read as underscores. Anything but a mapping is an error."
       - A secret (C(hf_token), C(token), C(use_auth_token) or C(api_key), in any case) is
         refused and its value masked in the output; the serving role takes the Hugging Face
-        token from C(triton_vllm_hf_token).
+        token from C(llmserve_hf_token).
     type: raw
   model_facts:
     description:
@@ -144,7 +152,7 @@ options:
     default: true
   hf_token_configured:
     description:
-      - Whether a Hugging Face token is set for the server (C(triton_vllm_hf_token)); the token
+      - Whether a Hugging Face token is set for the server (C(llmserve_hf_token)); the token
         itself is never passed. V(false) with a gated model is an error; unset, nothing is
         checked.
     type: bool
@@ -171,7 +179,7 @@ EXAMPLES = r"""
     model: mixtral
     presets: "{{ presets }}"
     runtime: triton
-    container_tag: "24.05"
+    triton_release: "24.05"
     gpu_count: 4
     gpu_memory_gib: 47.99
     repository: /opt/llmserve/model_repository
@@ -182,7 +190,7 @@ EXAMPLES = r"""
   llmserve.triton.serving_plan:
     model: mistralai/Mistral-7B-Instruct-v0.3
     runtime: vllm
-    container_tag: v0.32.0
+    vllm_image_tag: v0.32.0
     gpu_facts: "{{ llmserve_gpu }}"
     model_facts:
       params: 7248023552
@@ -385,6 +393,8 @@ def main():
                 type="str", choices=["triton", "vllm", "vllm_cpu", "triton_cpu"], default="triton"
             ),
             runtime_reason=dict(type="str"),
+            triton_release=dict(type="str"),
+            vllm_image_tag=dict(type="str"),
             container_tag=dict(type="str"),
             vllm_version=dict(type="str"),
             engine_args=dict(type="raw"),
@@ -434,7 +444,8 @@ def main():
             p["presets"],
             runtime=p["runtime"],
             runtime_reason=p["runtime_reason"],
-            container_tag=p["container_tag"],
+            triton_release=p["triton_release"] or p["container_tag"],
+            vllm_image_tag=p["vllm_image_tag"] or p["container_tag"],
             vllm_version=p["vllm_version"],
             gpus=gpus,
             repository=p["repository"],

@@ -25,6 +25,8 @@ description:
   - Refuses C(triton_cpu) on a host with NVIDIA GPUs and Docker unless O(force_cpu=true).
   - Read-only. Where the backend comes from a URL, it is downloaded to memory to check it
     (unless an installed copy or the download cache already has it).
+  - Sets the fact C(llmserve_runtime_choice) (the result below, as one mapping), part of the
+    collection's shared contract.
 author:
   - llmserve.triton contributors (@llmserve)
 attributes:
@@ -34,6 +36,10 @@ attributes:
   diff_mode:
     description: The module changes nothing, so there is no diff.
     support: none
+  facts:
+    description: Sets the fact C(llmserve_runtime_choice).
+    support: full
+    platforms: posix
 options:
   runtime:
     description: The runtime asked for (C(triton_vllm_runtime)).
@@ -136,6 +142,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The choice as the fact C(llmserve_runtime_choice) (the keys below).
+  returned: always
+  type: complex
+  contains:
+    llmserve_runtime_choice:
+      description: The runtime choice.
+      returned: always
+      type: dict
 runtime:
   description: The runtime to serve with.
   returned: always
@@ -308,7 +323,8 @@ def main():
         module.fail_json(msg=str(exc), host=host)
     if choice["runtime"] != "triton_cpu":
         plan = None
-    module.exit_json(changed=False, triton_cpu=plan, host=host, **choice)
+    facts = dict(choice, triton_cpu=plan, host=host)
+    module.exit_json(changed=False, ansible_facts={"llmserve_runtime_choice": facts}, **facts)
 
 
 if __name__ == "__main__":

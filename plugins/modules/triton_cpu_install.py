@@ -75,7 +75,7 @@ EXAMPLES = r"""
 - name: Lay out Triton for the CPU
   llmserve.triton.triton_cpu_install:
     dest: /opt/llmserve/triton-cpu
-    plan: "{{ triton_vllm_runtime_choice.triton_cpu }}"
+    plan: "{{ llmserve_runtime_choice.triton_cpu }}"
     serving_venv: /opt/llmserve/vllm-cpu
     base_python: /usr/bin/python3
     compat_source: "{{ lookup('ansible.builtin.file', 'llmserve_triton_compat.py') }}"

@@ -47,7 +47,7 @@ options:
   protocol:
     description:
       - V(triton) for Triton's gRPC streaming protocol, V(openai) for vLLM's OpenAI API.
-      - The C(triton_vllm_endpoint.kind) fact of the triton_vllm role has the right value.
+      - The C(llmserve_endpoint.kind) fact of the triton_vllm role has the right value.
     type: str
     choices: [triton, openai]
     default: triton
@@ -121,10 +121,10 @@ EXAMPLES = r"""
 
 - name: Use the endpoint fact of the triton_vllm role
   llmserve.triton.triton_infer:
-    url: "{{ triton_vllm_endpoint.grpc_url if triton_vllm_endpoint.kind == 'triton'
-             else triton_vllm_endpoint.openai_url }}"
-    model: "{{ triton_vllm_endpoint.model }}"
-    protocol: "{{ triton_vllm_endpoint.kind }}"
+    url: "{{ llmserve_endpoint.grpc_url if llmserve_endpoint.kind == 'triton'
+             else llmserve_endpoint.openai_url }}"
+    model: "{{ llmserve_endpoint.model }}"
+    protocol: "{{ llmserve_endpoint.kind }}"
 """
 
 RETURN = r"""

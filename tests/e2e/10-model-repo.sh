@@ -17,7 +17,7 @@ trap 'rm -rf "$WORK"' EXIT
 REPO="$WORK/repo"
 PLAY=tests/e2e/playbooks/model_repo_apply.yml
 BASE=(-i "localhost," -c local -e "ansible_python_interpreter=$ROOT/.venv/bin/python"
-      -e model_repo_runtime=triton -e model_repo_triton_tag=24.05
+      -e model_repo_runtime=triton -e llmserve_triton_release=24.05
       -e model_repo_gpu_count=4 -e model_repo_gpu_memory_gib=47.99)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -119,7 +119,7 @@ expect_error() {
 }
 expect_error "unknown model preset 'nope'" -e model=nope
 expect_error "unknown engine arg 'disable_log_requests' for Triton container 25.10-vllm-python-py3 (vLLM 0.10.2)" \
-  -e model=llama3-70b -e model_repo_triton_tag=25.10 -e '{"model_repo_engine_args": {"disable_log_requests": true}}'
+  -e model=llama3-70b -e llmserve_triton_release=25.10 -e '{"model_repo_engine_args": {"disable_log_requests": true}}'
 expect_error "tensor_parallel_size 8 is larger than the 4 GPU(s)" \
   -e model=llama3-70b -e '{"model_repo_engine_args": {"tensor_parallel_size": 8}}'
 expect_error "tensor_parallel_size 3 does not divide the model's 64 attention heads" \
@@ -141,7 +141,7 @@ expect_error "argument 'model_repo_engine_args' is of type str and we were unabl
 expect_error "model_repo_gpu_count (4) must be a positive number of GPUs and model_repo_gpu_memory_gib (0)" \
   -e model=llama3-70b -e model_repo_gpu_memory_gib=0
 expect_error "does not fit the CPU runtime: needs 23.8 GB of weights" \
-  -e model=mixtral -e model_repo_runtime=vllm_cpu -e model_repo_cpu_kv_cache_space_gib=1 \
+  -e model=mixtral -e model_repo_runtime=vllm_cpu -e llmserve_cpu_kv_cache_space_gib=1 \
   -e model_repo_host_memory_mib=24576
 echo "== 8. shipped inventory (demo on a CPU runtime): preflight passes; -e model=mixtral fails at once"
 PRE=tests/e2e/playbooks/model_repo_preflight.yml

@@ -5,8 +5,8 @@
 # shipped inventory, as a user runs it:
 #   - a vLLM engine arg given as a variable of its own (-e max_num_seqs=900, the tutorial's
 #     "add max_num_seqs: 900") fails, printing the -e that works; that -e then passes and
-#     reaches the engine args; a bare hf_token points to triton_vllm_hf_token, value unshown;
-#   - a gated model (-e model=llama3-8b) without triton_vllm_hf_token fails, naming it; with a
+#     reaches the engine args; a bare hf_token points to llmserve_hf_token, value unshown;
+#   - a gated model (-e model=llama3-8b) without llmserve_hf_token fails, naming it; with a
 #     token (a canary) the preflight passes and the token is never printed, even at -vvv.
 # Each failure is the Preflight play's, before any host change: no later play starts, the
 # recap reports changed=0. Only the preflight runs for real (read-only): no server is started
@@ -81,16 +81,16 @@ ok "-e '$SUGGESTED': engine_args.max_num_seqs = 900"
 preflight "$WORK/ignored.log" -e max_num_seqs=900 -e '{"model_repo_not_engine_args": ["max_num_seqs"]}'
 ok "a name listed in model_repo_not_engine_args passes"
 
-echo "== 3. -e hf_token=...: pointed to triton_vllm_hf_token, the value never shown (-vvv)"
+echo "== 3. -e hf_token=...: pointed to llmserve_hf_token, the value never shown (-vvv)"
 site_fails "$WORK/bare-token.log" -vvv -e "hf_token=$CANARY"
 has "$WORK/bare-token.log" "hf_token is given as a variable of its own, which nothing reads"
-has "$WORK/bare-token.log" "set triton_vllm_hf_token from ansible-vault"
+has "$WORK/bare-token.log" "set llmserve_hf_token from ansible-vault"
 ! grep -qF "$CANARY" "$WORK/bare-token.log" || fail "the token value was printed"
 ok "bare hf_token refused, value absent from the -vvv output"
 
 echo "== 4. -e model=llama3-8b without a token: refused in the preflight, naming the variable"
 site_fails "$WORK/gated.log" -e model=llama3-8b
-has "$WORK/gated.log" "model 'llama3-8b' (meta-llama/Meta-Llama-3-8B-Instruct) is gated on Hugging Face and triton_vllm_hf_token is empty"
+has "$WORK/gated.log" "model 'llama3-8b' (meta-llama/Meta-Llama-3-8B-Instruct) is gated on Hugging Face and llmserve_hf_token is empty"
 has "$WORK/gated.log" "ansible-vault create hf_token.yml"
 ! grep -qF HF_TOKEN "$WORK/gated.log" || fail "the message names HF_TOKEN, which nothing reads"
 ok "$(grep '^\[ERROR\]' "$WORK/gated.log" | grep -o "model 'llama3-8b'.*is empty")"
@@ -101,9 +101,9 @@ ok "a meta-llama/* id is gated too"
 
 echo "== 5. with a token (a canary) the gated preset passes; the token is never printed"
 preflight "$WORK/token.log" -vvv -e model=llama3-8b -e model_repo_check_hf_token=true \
-  -e "triton_vllm_hf_token=$CANARY"
+  -e "llmserve_hf_token=$CANARY"
 ! grep -qF "$CANARY" "$WORK/token.log" || fail "the token was printed"
 grep -q "llama3-8b on .*_cpu: needs" "$WORK/token.log" || { cat "$WORK/token.log"; fail "no llama3-8b fit summary"; }
-ok "llama3-8b with triton_vllm_hf_token passes the preflight, token absent from the -vvv output"
+ok "llama3-8b with llmserve_hf_token passes the preflight, token absent from the -vvv output"
 
 echo "12-preflight-errors: all checks passed in $((SECONDS - start)) s"

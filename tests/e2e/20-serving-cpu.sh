@@ -35,7 +35,7 @@ CANARY="hf_llmserveCANARY$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 OUT=$(mktemp -d /tmp/llmserve-e2e-serving.XXXXXX)
 # The canary reaches ansible through a 0600 vars file outside every scanned directory.
 TOKEN_VARS=$(mktemp /tmp/llmserve-canary.XXXXXX.yml)
-printf 'triton_vllm_hf_token: "%s"\n' "$CANARY" >"$TOKEN_VARS"
+printf 'llmserve_hf_token: "%s"\n' "$CANARY" >"$TOKEN_VARS"
 # The release archive "cannot be had": its URL points at a closed port (the checksum is the
 # release's own, so only the download fails), and no Triton layout is installed where this
 # run looks (an empty folder of the suite's own).
@@ -43,7 +43,7 @@ printf 'triton_vllm_hf_token: "%s"\n' "$CANARY" >"$TOKEN_VARS"
   printf 'triton_vllm_backend_src: http://127.0.0.1:9/vllm_backend-r26.01.tar.gz\n'
   printf 'triton_vllm_backend_checksum: %s\n' \
     "$(sed -n 's/^ *src_sha256: *//p' roles/triton_vllm/vars/triton_cpu.yml | head -1)"
-  printf 'triton_vllm_triton_cpu_dir: %s/no-triton-layout\n' "$OUT"
+  printf 'llmserve_triton_cpu_dir: %s/no-triton-layout\n' "$OUT"
 } >>"$TOKEN_VARS"
 TOKEN_ARGS=(-e "@$TOKEN_VARS")
 FAILED=1

@@ -46,7 +46,7 @@ FAILED=1
   fail "NVIDIA's vLLM backend not found at $BACKEND (set LLMSERVE_VLLM_BACKEND_SRC to a checkout of triton-inference-server/vllm_backend r26.01)"
 # The canary and the settings reach ansible through a 0600 vars file outside the scanned dirs.
 chmod 600 "$VARS"
-printf 'triton_vllm_runtime: triton_cpu\ntriton_vllm_backend_src: "%s"\ntriton_vllm_hf_token: "%s"\n' \
+printf 'triton_vllm_runtime: triton_cpu\ntriton_vllm_backend_src: "%s"\nllmserve_hf_token: "%s"\n' \
   "$BACKEND" "$CANARY" >"$VARS"
 
 # shellcheck source=tests/lib/recap.sh
@@ -197,7 +197,7 @@ refuse missing-src "triton_vllm_backend_src /nonexistent/vllm_backend does not e
   -e triton_vllm_backend_src=/nonexistent/vllm_backend
 refuse checksum "checksum mismatch for NVIDIA's vLLM backend" \
   -e "triton_vllm_backend_checksum=sha256:$(printf '0%.0s' $(seq 64))"
-refuse pairing "is not known to work with vLLM 0.33.0" -e triton_vllm_cpu_version=0.33.0
+refuse pairing "is not known to work with vLLM 0.33.0" -e llmserve_vllm_cpu_version=0.33.0
 refuse no-stub "Python 3.14 \(triton_vllm_cpu_python\) has no Triton Python-backend stub" \
   -e "triton_vllm_cpu_python=$PYDOUBLE"
 refuse gpu-host "this host has 2 NVIDIA GPU\(s\) and Docker: triton_cpu serves on the CPU only" \

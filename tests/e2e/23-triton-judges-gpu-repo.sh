@@ -65,7 +65,7 @@ ok "$TRITON/bin/tritonserver and $STUB_ENV"
 echo "--- the GPU repository entries, written by the model_repo role (runtime triton)"
 entry() { # entry MODEL MACHINE: the role writes <WORK>/gpu-MODEL/MODEL
   ansible-playbook tests/e2e/playbooks/model_repo_apply.yml -i localhost, -c local \
-    -e "ansible_python_interpreter=$PY" -e model_repo_runtime=triton -e model_repo_triton_tag=24.05 \
+    -e "ansible_python_interpreter=$PY" -e model_repo_runtime=triton -e llmserve_triton_release=24.05 \
     -e "model=$1" -e "model_repo_machine_type=$2" -e "model_repo_repository=$WORK/gpu-$1" \
     >"$WORK/repo-$1.log" 2>&1 || { tail -30 "$WORK/repo-$1.log"; fail "model_repo for $1 on $2"; }
 }

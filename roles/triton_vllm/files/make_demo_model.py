@@ -30,7 +30,7 @@ A tiny LlamaForCausalLM ({params} parameters) with RANDOM weights and a byte-lev
 tokenizer trained locally on Python's standard library sources. It exists so that the
 serving stack can be brought up and tested where no model hub is reachable.
 Its output text is MEANINGLESS. For a real model set `model` (a preset such as llama3-70b,
-mixtral, or a Hugging Face model id) and, for gated models, `triton_vllm_hf_token`.
+mixtral, or a Hugging Face model id) and, for gated models, `llmserve_hf_token`.
 """
 
 

@@ -128,7 +128,9 @@ def test_resolve_triton_tag(tag, version):
 
 
 def test_resolve_unknown_tag_lists_known_tags():
-    with pytest.raises(ea.EngineArgsError, match=r"'23\.01' is not a known.*24\.05.*triton_vllm"):
+    with pytest.raises(
+        ea.EngineArgsError, match=r"'23\.01' is not a known.*24\.05.*llmserve_triton_release"
+    ):
         ea.resolve_version("triton", "23.01")
 
 
@@ -167,7 +169,7 @@ def test_hf_token_is_rejected_as_secret():
     errors = ea.check_names({"hf_token": "hf_x"}, "0.32.0", "vLLM CPU 0.32.0")
     assert "secret" in errors[0] and "hf_x" not in errors[0]
     # The variable that really carries the token, not HF_TOKEN (nothing here reads it).
-    assert "triton_vllm_hf_token" in errors[0] and "HF_TOKEN" not in errors[0]
+    assert "llmserve_hf_token" in errors[0] and "HF_TOKEN" not in errors[0]
 
 
 @pytest.mark.parametrize("tag", sorted(TRITON_VLLM_TAGS))
@@ -376,7 +378,7 @@ def test_bare_engine_arg_vars_skips_the_collections_own_and_the_ignored_names():
 def test_collection_play_vars_are_engine_args_the_collection_reads():
     # The exclusion list holds only names that need it: engine-arg names the collection reads.
     assert ea.COLLECTION_PLAY_VARS <= ea.KNOWN_ENGINE_ARGS
-    with open(os.path.join(ROOT, "roles/model_repo/defaults/main.yml")) as fh:
+    with open(os.path.join(ROOT, "roles/llmserve/defaults/main.yml")) as fh:
         assert "model | default(" in fh.read()
 
 
@@ -448,5 +450,5 @@ def test_bare_hf_token_points_to_the_serving_variable_and_never_shows_the_value(
     msg = ea.bare_engine_arg_error({"hf_token": token})
     assert token not in msg
     assert msg.startswith("hf_token is given as a variable of its own, which nothing reads")
-    assert "triton_vllm_hf_token" in msg and "ansible-vault" in msg
+    assert "llmserve_hf_token" in msg and "ansible-vault" in msg
     assert "model_repo_engine_args" not in msg

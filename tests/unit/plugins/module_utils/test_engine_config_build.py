@@ -192,7 +192,7 @@ def test_gated_token_error_names_the_variable_and_the_fix():
     msg = gated_token_error(entry, False)
     assert msg.startswith(
         "model 'llama3-8b' (meta-llama/Meta-Llama-3-8B-Instruct) is gated on Hugging Face and "
-        "triton_vllm_hf_token is empty"
+        "llmserve_hf_token is empty"
     )
     assert "accept the model's licence on huggingface.co" in msg
     assert "ansible-vault create" in msg and "-e @hf_token.yml --ask-vault-pass" in msg
@@ -210,7 +210,7 @@ def test_build_without_a_token_refuses_a_gated_model_only_when_asked():
     assert build("mixtral", hf_token_configured=False, **args)["gated"] is False
     with pytest.raises(ConfigError) as err:
         build("llama3-70b", hf_token_configured=False, **args)
-    assert len(err.value.errors) == 1 and "triton_vllm_hf_token is empty" in err.value.errors[0]
+    assert len(err.value.errors) == 1 and "llmserve_hf_token is empty" in err.value.errors[0]
 
 
 def test_the_token_error_comes_first_beside_the_others():

@@ -125,7 +125,7 @@ def test_secret_message_names_the_variable_that_carries_the_token():
     with pytest.raises(mr.ModelRepoError) as err:
         mr.normalize_models([_spec(parameters={"HF": token})])
     msg = str(err.value)
-    assert "triton_vllm_hf_token" in msg and "ansible-vault" in msg
+    assert "llmserve_hf_token" in msg and "ansible-vault" in msg
     assert "HF_TOKEN" not in msg and token not in msg
 
 

@@ -96,7 +96,7 @@ def test_kvcache_evidence_names_the_setting():
     assert not any("VLLM_CPU_KVCACHE_SPACE" in ln for ln in last50("vllm_cpu_kvcache_too_big.log"))
     got = r.classify_failure(run_window("vllm_cpu_kvcache_too_big.log"))
     assert "VLLM_CPU_KVCACHE_SPACE" in got["evidence"]
-    assert "triton_vllm_cpu_kvcache_space_gib" in got["hint"]
+    assert "llmserve_cpu_kv_cache_space_gib" in got["hint"]
 
 
 def test_listed_models_real_answer():
@@ -181,5 +181,5 @@ def test_failure_message_contains_log_and_cause():
     lines = last50("vllm_gated_no_token.log")
     msg = r.failure_message("stopped", "process 1 gone", lines, r.classify_failure(lines))
     assert "gated model without token" in msg
-    assert "triton_vllm_hf_token" in msg
+    assert "llmserve_hf_token" in msg
     assert lines[-1] in msg

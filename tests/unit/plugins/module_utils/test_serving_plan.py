@@ -14,7 +14,6 @@ from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import
     plan as repo_plan,
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_plan import (
-    DEFAULT_TRITON_RELEASE,
     build_plan,
     container,
     digest,
@@ -46,6 +45,7 @@ def plan_for(model="mixtral", runtime="triton", gpus=None, **kw):
         kw.setdefault("execution_env_path", "/opt/llmserve/triton-cpu/stub-env")
     if runtime in ("vllm_cpu", "triton_cpu"):
         kw.setdefault("host_memory_bytes", 24 * GIB)
+    kw.setdefault("triton_release", "24.05")
     return build_plan(model, PRESETS, runtime=runtime, gpus=gpus, **kw)
 
 
@@ -147,13 +147,19 @@ def test_vllm_runtimes_write_no_repository():
     assert plan["repository"] is None and plan["repository_models"] == []
 
 
-def test_release_in_one_place():
-    assert container("triton", "")["image"] == (
-        "nvcr.io/nvidia/tritonserver:%s-vllm-python-py3" % DEFAULT_TRITON_RELEASE
+def test_release_comes_from_the_contract_only():
+    """No release is invented here: the roles pass llmserve_triton_release."""
+    with pytest.raises(ConfigError) as err:
+        container("triton", "")
+    assert "llmserve_triton_release" in str(err.value)
+    assert container("triton", "24.08")["image"] == (
+        "nvcr.io/nvidia/tritonserver:24.08-vllm-python-py3"
     )
     assert container("triton", "24.08-vllm-python-py3")["triton_release"] == "24.08"
-    assert container("vllm", "v0.32.0")["image"] == "vllm/vllm-openai:v0.32.0"
-    assert container("vllm_cpu", None) == {"tag": None, "image": None, "triton_release": None}
+    assert container("vllm", vllm_image_tag="v0.32.0")["image"] == "vllm/vllm-openai:v0.32.0"
+    with pytest.raises(ConfigError):
+        container("vllm")
+    assert container("vllm_cpu") == {"tag": None, "image": None, "triton_release": None}
 
 
 def test_digest_follows_every_decision():
@@ -174,5 +180,5 @@ def test_errors_are_collected_before_anything_runs():
         )
     text = str(err.value)
     assert "model_repo_repository must be an absolute path" in text
-    assert "triton_vllm_hf_token" in text
+    assert "llmserve_hf_token" in text
     assert "relative/path" in text

@@ -70,7 +70,7 @@ def test_unknown_pairing_names_the_versions_and_what_to_set():
         "r26.01",
         "0.33.1",
         "0.32.0",
-        "triton_vllm_cpu_version",
+        "llmserve_vllm_cpu_version",
         "triton_vllm_triton_cpu_compat",
     ):
         assert part in msg

@@ -19,6 +19,8 @@ A6000X4 = {"gpu_count": 4, "gpu_memory_gib": 47.99}
 
 def run(capsys, check=False, **args):
     args.setdefault("presets", PRESETS)
+    if not args.get("container_tag") and args.get("runtime", "triton") == "triton":
+        args.setdefault("triton_release", "24.05")
     args["_ansible_check_mode"] = check
     with patch_module_args(args), pytest.raises(SystemExit):
         serving_plan.main()
@@ -172,7 +174,7 @@ def test_gated_model_without_a_token_fails_with_the_variable_to_set(capsys):
         hf_token_configured=False,
     )
     assert res["failed"] is True and len(res["errors"]) == 1
-    assert "is gated on Hugging Face and triton_vllm_hf_token is empty" in res["msg"]
+    assert "is gated on Hugging Face and llmserve_hf_token is empty" in res["msg"]
     ok = run(
         capsys,
         model="llama3-8b",
