@@ -106,4 +106,20 @@ preflight "$WORK/token.log" -vvv -e model=llama3-8b -e model_repo_check_hf_token
 grep -q "llama3-8b on .*_cpu: needs" "$WORK/token.log" || { cat "$WORK/token.log"; fail "no llama3-8b fit summary"; }
 ok "llama3-8b with llmserve_hf_token passes the preflight, token absent from the -vvv output"
 
+echo "== 6. variables renamed into the shared contract are refused by name, never ignored"
+site_fails "$WORK/renamed.log" -e triton_vllm_hf_token=x -e triton_vllm_triton_tag=24.08
+has "$WORK/renamed.log" "no longer read, renamed into the shared contract"
+has "$WORK/renamed.log" "triton_vllm_hf_token -> llmserve_hf_token, triton_vllm_triton_tag -> llmserve_triton_release"
+site_fails "$WORK/release.log" -e llmserve_triton_release=24.5
+has "$WORK/release.log" "llmserve_triton_release must be a Triton release such as 24.05 (YY.MM), got '24.5'"
+ok "renamed variables and a malformed llmserve_triton_release refused in the preflight"
+
+echo "== 7. the plan says where the GPUs came from and why tensor_parallel_size is what it is"
+preflight "$WORK/plan.log" -e model=mixtral -e triton_vllm_runtime=triton -e model_repo_machine_type=A6000x4
+# (the callback wraps long messages: read the output as one line)
+tr -s ' \n' ' ' <"$WORK/plan.log" >"$WORK/plan.txt"
+grep -qF "tensor_parallel_size 4: the largest size up to the 4 GPU(s) (machine type A6000x4" "$WORK/plan.txt" \
+  || { cat "$WORK/plan.log"; fail "the plan does not explain tensor_parallel_size"; }
+ok "$(grep -o 'tensor_parallel_size 4: [^;]*' "$WORK/plan.txt" | head -1)"
+
 echo "12-preflight-errors: all checks passed in $((SECONDS - start)) s"
