@@ -10,6 +10,9 @@
              resolve_model, model_facts, merge (preset, hardware, override) + validation,
              decide_tensor_parallel (why tensor_parallel_size is what it is), memory fit
         -> repository_models     config.pbtxt + model.json texts (_model_repo.render_model)
+        -> server                the argv, container entrypoint/ports and endpoint
+                                 (_serving_command.command, from the serving role's settings
+                                 in llmserve_runtime_choice.server)
         -> plan + digest         the fact llmserve_serving_plan
 
 Writers (triton_model_repo) write the texts of the plan; the serving role starts what it
@@ -28,6 +31,11 @@ from ansible_collections.llmserve.triton.plugins.module_utils._engine_args impor
 from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import HF_TOKEN_VAR
 from ansible_collections.llmserve.triton.plugins.module_utils._memory_fit import GIB
 from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import render_model
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_command import (
+    command,
+    validate_server,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import layout_paths
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
     build,
@@ -166,6 +174,7 @@ def build_plan(
     presets=None,
     runtime="triton",
     runtime_reason=None,
+    runtime_choice=None,
     triton_release=None,
     vllm_image_tag=None,
     vllm_version=None,
@@ -178,21 +187,38 @@ def build_plan(
 ):
     """Resolve every serving decision; return the plan dict. Raise ConfigError.
 
-    ``gpus`` is resolve_gpus' result; ``config_args`` go to _vllm_engine_config.build
+    ``gpus`` is resolve_gpus' result; ``runtime_choice`` the fact llmserve_runtime_choice
+    (its ``server`` settings give the plan its server command; its ``triton_cpu`` plan the
+    layout the triton_cpu server runs from); ``config_args`` go to _vllm_engine_config.build
     (engine_args, user_facts, hf_config, served_name, concurrency, tp_policy,
     gpu_overhead_bytes, host_memory_bytes, cpu_kv_cache_bytes, check_fit).
     """
     gpus = gpus or resolve_gpus()
     image = container(runtime, triton_release, vllm_image_tag)
+    choice = runtime_choice or {}
     errors = []
+    if choice.get("runtime") and choice["runtime"] != runtime:
+        errors.append(
+            "the plan is for runtime %s but llmserve_runtime_choice chose %s: leave "
+            "model_repo_runtime to the runtime choice" % (runtime, choice["runtime"])
+        )
+    settings = layout = None
+    if choice.get("server") is not None:
+        settings, server_errors = validate_server(choice["server"])
+        errors += server_errors
+        if runtime == "triton_cpu" and choice.get("triton_cpu"):
+            minor = choice["triton_cpu"]["python_minor"]
+            layout = layout_paths(settings["triton_cpu_dir"], minor)
+            execution_env_path = execution_env_path or layout["stub_env"]
     if runtime in TRITON_RUNTIMES and repository and not str(repository).startswith("/"):
         errors.append(
             "model_repo_repository must be an absolute path, got '%s'" % (repository or "")
         )
     if runtime == "triton_cpu" and not execution_env_path:
         errors.append(
-            "the triton_cpu runtime needs the Python-backend environment "
-            "(model_repo_execution_env_path)"
+            "the triton_cpu runtime needs its layout (the Python-backend environment of the "
+            "models): choose the runtime first with the select_runtime entry point of "
+            "llmserve.triton.triton_vllm (the fact llmserve_runtime_choice)"
         )
     try:
         config = build(
@@ -250,5 +276,6 @@ def build_plan(
             ),
         },
     }
+    plan["server"] = command(runtime, settings, plan, layout) if settings else None
     plan["digest"] = digest(plan)
     return plan

@@ -288,6 +288,18 @@ def pth_lines(measures, serving_site):
     return files
 
 
+def layout_paths(dest, minor):
+    """Where the layout under ``dest`` puts the server, its backends and the stub environment
+    (the install module writes them; the serving plan starts the server from them)."""
+    root = os.path.join(dest, SERVER_DIR, TRITON_ROOT)
+    return {
+        "tritonserver": os.path.join(root, "bin", "tritonserver"),
+        "backend_directory": os.path.join(root, "backends"),
+        "stub_env": os.path.join(dest, STUB_ENV),
+        "stub_site": os.path.join(dest, STUB_ENV, "lib", "python%s" % minor, "site-packages"),
+    }
+
+
 def layout_spec(plan, serving_venv, compat_sha256):
     """What the marker file records: a re-run with an equal spec changes nothing."""
     return {

@@ -65,6 +65,12 @@ options:
   runtime_reason:
     description: Why this runtime (the reason of M(llmserve.triton.serving_runtime)).
     type: str
+  runtime_choice:
+    description:
+      - The fact C(llmserve_runtime_choice) of M(llmserve.triton.serving_runtime); its C(server)
+        settings make the plan's C(server) command, its C(triton_cpu) plan the layout whose
+        stub environment the triton_cpu models run with. Its runtime must be O(runtime).
+    type: dict
   triton_release:
     description:
       - Runtime C(triton) - the Triton release (C(24.05); a tag C(24.05-vllm-python-py3) is read
@@ -166,7 +172,8 @@ options:
   execution_env_path:
     description:
       - Runtime C(triton_cpu) - the Python-backend environment of the model
-        (C(EXECUTION_ENV_PATH) in C(config.pbtxt)).
+        (C(EXECUTION_ENV_PATH) in C(config.pbtxt)); default the stub environment of the layout
+        of O(runtime_choice).
     type: str
 seealso:
   - module: llmserve.triton.triton_model_repo
@@ -330,6 +337,13 @@ repository:
   description: The model repository (runtimes C(triton), C(triton_cpu)); null otherwise.
   returned: success
   type: str
+server:
+  description:
+    - The server command - C(argv), C(entrypoint) (container runtime vllm), C(ports) (published
+      container ports) and C(endpoint) (C(runtime), C(kind), C(model), C(http_url), C(grpc_url),
+      C(metrics_url), C(openai_url)); null without server settings in O(runtime_choice).
+  returned: success
+  type: dict
 repository_models:
   description: Repository entries - C(name), C(model), C(version), C(config_pbtxt), C(model_json).
   returned: success
@@ -393,6 +407,7 @@ def main():
                 type="str", choices=["triton", "vllm", "vllm_cpu", "triton_cpu"], default="triton"
             ),
             runtime_reason=dict(type="str"),
+            runtime_choice=dict(type="dict"),
             triton_release=dict(type="str"),
             vllm_image_tag=dict(type="str"),
             container_tag=dict(type="str"),
@@ -444,6 +459,7 @@ def main():
             p["presets"],
             runtime=p["runtime"],
             runtime_reason=p["runtime_reason"],
+            runtime_choice=p["runtime_choice"],
             triton_release=p["triton_release"] or p["container_tag"],
             vllm_image_tag=p["vllm_image_tag"] or p["container_tag"],
             vllm_version=p["vllm_version"],

@@ -46,6 +46,13 @@ options:
     type: str
     required: true
     choices: [auto, triton, vllm, triton_cpu, vllm_cpu]
+  server:
+    description:
+      - The serving role's server settings (ports, bind addresses, extra flags, venv and layout
+        paths; keys of C(_serving_command.DEFAULTS)), validated here before any host change and
+        returned in the choice, from which M(llmserve.triton.serving_plan) builds the server
+        command. Omitted, the choice has none and the plan no server command.
+    type: dict
   gpu_count:
     description: NVIDIA GPUs that answered C(nvidia-smi) (M(llmserve.triton.gpu_facts)).
     type: int
@@ -187,6 +194,9 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_command import (
+    validate_server,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_runtime import (
     RuntimeChoiceError,
     choose,
@@ -258,6 +268,7 @@ def main():
                 required=True,
                 choices=["auto", "triton", "vllm", "triton_cpu", "vllm_cpu"],
             ),
+            server=dict(type="dict"),
             gpu_count=dict(type="int", default=0),
             nvidia_pci_devices=dict(type="list", elements="str", default=[]),
             force_cpu=dict(type="bool", default=False),
@@ -284,6 +295,11 @@ def main():
     )
     p = module.params
     opts = p["triton_cpu"] or {}
+    server = None
+    if p["server"] is not None:
+        server, errors = validate_server(p["server"])
+        if errors:
+            module.fail_json(msg="; ".join(errors), errors=errors)
     host = {
         "gpu_count": p["gpu_count"],
         "nvidia_pci_devices": p["nvidia_pci_devices"],
@@ -323,7 +339,7 @@ def main():
         module.fail_json(msg=str(exc), host=host)
     if choice["runtime"] != "triton_cpu":
         plan = None
-    facts = dict(choice, triton_cpu=plan, host=host)
+    facts = dict(choice, triton_cpu=plan, host=host, server=server)
     module.exit_json(changed=False, ansible_facts={"llmserve_runtime_choice": facts}, **facts)
 
 

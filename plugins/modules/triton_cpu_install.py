@@ -125,10 +125,10 @@ from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import
     LIBS_DIR,
     MARKER,
     SERVER_DIR,
-    STUB_ENV,
     TRITON_ROOT,
     TritonCpuError,
     changed_parts,
+    layout_paths,
     layout_spec,
     missing_members,
     pth_lines,
@@ -144,16 +144,6 @@ from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu_fetch 
     sha256_file,
     write_backend,
 )
-
-
-def paths(dest, minor):
-    root = os.path.join(dest, SERVER_DIR, TRITON_ROOT)
-    return {
-        "tritonserver": os.path.join(root, "bin", "tritonserver"),
-        "backend_directory": os.path.join(root, "backends"),
-        "stub_env": os.path.join(dest, STUB_ENV),
-        "stub_site": os.path.join(dest, STUB_ENV, "lib", "python%s" % minor, "site-packages"),
-    }
 
 
 def read_marker(dest):
@@ -263,7 +253,7 @@ def build_server(module, plan, dest, cache_dir, pip_python, timeout):
 def build_stub_env(module, plan, dest, base_python, serving_venv, compat_source):
     """Made in place (a venv records its own path); the marker, written last, makes an
     interrupted build be redone."""
-    p = paths(dest, plan["python_minor"])
+    p = layout_paths(dest, plan["python_minor"])
     shutil.rmtree(p["stub_env"], ignore_errors=True)
     run(module, [base_python, "-m", "venv", "--without-pip", p["stub_env"]], "python -m venv")
     if not os.path.isdir(p["stub_site"]):
@@ -316,7 +306,7 @@ def main():
     compat_sha = hashlib.sha256(prm["compat_source"].encode("utf-8")).hexdigest()
     spec = layout_spec(plan, prm["serving_venv"], compat_sha)
     old = read_marker(dest)
-    p = paths(dest, plan["python_minor"])
+    p = layout_paths(dest, plan["python_minor"])
     parts = changed_parts(old, spec)
     if not os.access(p["tritonserver"], os.X_OK):
         parts.add("server")

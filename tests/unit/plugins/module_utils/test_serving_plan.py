@@ -139,7 +139,7 @@ def test_triton_cpu_plan_carries_the_execution_env_and_no_image():
     assert plan["repository"] == REPO
     with pytest.raises(ConfigError) as err:
         plan_for("demo", runtime="triton_cpu", execution_env_path="")
-    assert "model_repo_execution_env_path" in str(err.value)
+    assert "llmserve_runtime_choice" in str(err.value)
 
 
 def test_vllm_runtimes_write_no_repository():
@@ -182,3 +182,28 @@ def test_errors_are_collected_before_anything_runs():
     assert "model_repo_repository must be an absolute path" in text
     assert "llmserve_hf_token" in text
     assert "relative/path" in text
+
+
+def test_the_plan_carries_the_server_command_of_the_runtime_choice():
+    choice = {
+        "runtime": "triton_cpu",
+        "reason": "no NVIDIA GPU; NVIDIA's vLLM backend can be had",
+        "triton_cpu": {"python_minor": "3.11"},
+        "server": {"triton_cpu_dir": "/srv/tcpu", "triton_http_port": 9000},
+    }
+    plan = plan_for("demo", runtime="triton_cpu", runtime_choice=choice, execution_env_path=None)
+    assert plan["server"]["argv"][0] == "/srv/tcpu/server/pytriton/tritonserver/bin/tritonserver"
+    assert plan["server"]["endpoint"]["http_url"] == "http://127.0.0.1:9000"
+    # The models run with the stub environment of that same layout.
+    assert '"/srv/tcpu/stub-env"' in plan["repository_models"][0]["config_pbtxt"]
+    other = plan_for(
+        "demo",
+        runtime="triton_cpu",
+        runtime_choice=dict(choice, server={"triton_cpu_dir": "/srv/tcpu"}),
+        execution_env_path=None,
+    )
+    assert other["digest"] != plan["digest"]  # the port is part of the plan
+    with pytest.raises(ConfigError) as err:
+        plan_for("demo", runtime="vllm_cpu", runtime_choice=choice)
+    assert "llmserve_runtime_choice chose triton_cpu" in str(err.value)
+    assert plan_for("demo", runtime="vllm_cpu")["server"] is None  # no settings, no command
