@@ -137,13 +137,22 @@ def _as_mapping(value, label):
     return out
 
 
-def merge(preset_args, hardware_args, overrides, overrides_label="engine-arg overrides"):
-    """Merge the three layers; return (merged dict, origin dict name -> layer)."""
+def merge(
+    preset_args,
+    hardware_args,
+    overrides,
+    overrides_label="engine-arg overrides",
+    sweep=None,
+    sweep_label="sweep engine args",
+):
+    """Merge the layers preset, hardware, override and (a benchmark sweep point's) sweep;
+    return (merged dict, origin dict name -> layer)."""
     merged, origin = {}, {}
     layers = (
         ("preset", _as_mapping(preset_args, "preset engine_args")),
         ("hardware", _as_mapping(hardware_args, "hardware engine args")),
         ("override", _as_mapping(overrides, overrides_label)),
+        ("sweep", _as_mapping(sweep, sweep_label)),
     )
     for layer, args in layers:
         for key, value in args.items():

@@ -188,11 +188,10 @@ def decide_tensor_parallel(
                 fit["checked"] = True
             return 1, "the %s runtime serves from one CPU process" % runtime, fit
         if given:
-            reason = (
-                "set in model_repo_engine_args"
-                if origin.get("tensor_parallel_size") == "override"
-                else "set by the model preset"
-            )
+            reason = {
+                "override": "set in model_repo_engine_args",
+                "sweep": "set by the benchmark sweep point (model_repo_engine_args_sweep)",
+            }.get(origin.get("tensor_parallel_size"), "set by the model preset")
         elif not gpus:
             raise ConfigError(
                 [
@@ -252,6 +251,7 @@ def build(
     container_tag=None,
     vllm_version=None,
     engine_args=None,
+    engine_args_sweep=None,
     user_facts=None,
     hf_config=None,
     served_name=None,
@@ -268,8 +268,9 @@ def build(
     """Resolve, merge, validate and fit. Return the result dict; raise ConfigError.
 
     Layers: the preset's engine args, then the hardware layer (tensor_parallel_size from
-    decide_tensor_parallel when neither other layer sets it), then the user's overrides; the
-    merged result is validated once, hardware layer included. Also takes
+    decide_tensor_parallel when no other layer sets it), then the user's overrides, then a
+    benchmark sweep point's (``engine_args_sweep``); the merged result is validated once,
+    hardware layer included. Also takes
     ``hf_token_configured`` (keyword only, see _gated_token_errors_first): whether a Hugging
     Face token is set (None: not checked).
     """
@@ -287,10 +288,17 @@ def build(
     if tp_policy not in TP_POLICIES:
         raise ConfigError(["tensor-parallel policy %r is not one of %s" % (tp_policy, TP_POLICIES)])
     try:
-        user, origin = merge(entry.get("engine_args"), {}, engine_args, "model_repo_engine_args")
+        user, origin = merge(
+            entry.get("engine_args"),
+            {},
+            engine_args,
+            "model_repo_engine_args",
+            engine_args_sweep,
+            "model_repo_engine_args_sweep",
+        )
     except EngineArgsError as exc:
         raise ConfigError([str(exc)]) from None
-    if "model" in user and origin.get("model") == "override":
+    if "model" in user and origin.get("model") in ("override", "sweep"):
         raise ConfigError(["do not set 'model' in the engine args: set model / model_repo_model"])
     user.pop("model", None)
     origin.pop("model", None)
@@ -325,7 +333,7 @@ def build(
     hardware = {}
     if runtime not in CPU_RUNTIMES and "tensor_parallel_size" not in coerced:
         hardware["tensor_parallel_size"] = tp
-    merged, origin = merge(entry.get("engine_args"), hardware, engine_args)
+    merged, origin = merge(entry.get("engine_args"), hardware, engine_args, sweep=engine_args_sweep)
     merged.pop("model", None)
     origin.pop("model", None)
     merged, value_errors = check_values(merged, version, facts, gpus, runtime)

@@ -97,6 +97,11 @@ options:
         refused and its value masked in the output; the serving role takes the Hugging Face
         token from C(llmserve_hf_token).
     type: raw
+  engine_args_sweep:
+    description:
+      - A benchmark sweep point's engine args, merged after O(engine_args) (layer C(sweep));
+        the benchmark role sets it for each server setting it measures.
+    type: dict
   model_facts:
     description:
       - Facts for a model that is not a preset (or to correct a preset) - C(params),
@@ -298,7 +303,7 @@ engine_args:
   type: dict
   sample: {gpu_memory_utilization: 0.85, max_model_len: 8192, tensor_parallel_size: 4}
 engine_args_origin:
-  description: For each engine arg, the layer it came from (preset, hardware, override).
+  description: For each engine arg, the layer it came from (preset, hardware, override, sweep).
   returned: success
   type: dict
   sample: {gpu_memory_utilization: preset, max_num_seqs: override, tensor_parallel_size: hardware}
@@ -413,6 +418,7 @@ def main():
             container_tag=dict(type="str"),
             vllm_version=dict(type="str"),
             engine_args=dict(type="raw"),
+            engine_args_sweep=dict(type="dict"),
             model_facts=dict(type="dict"),
             config_json=dict(type="path"),
             served_name=dict(type="str"),
@@ -469,6 +475,7 @@ def main():
             execution_env_path=p["execution_env_path"],
             hf_token_configured=p["hf_token_configured"],
             engine_args=p["engine_args"],
+            engine_args_sweep=p["engine_args_sweep"],
             user_facts=p["model_facts"],
             hf_config=hf_config,
             served_name=p["served_name"],

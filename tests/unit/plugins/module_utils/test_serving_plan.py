@@ -207,3 +207,16 @@ def test_the_plan_carries_the_server_command_of_the_runtime_choice():
         plan_for("demo", runtime="vllm_cpu", runtime_choice=choice)
     assert "llmserve_runtime_choice chose triton_cpu" in str(err.value)
     assert plan_for("demo", runtime="vllm_cpu")["server"] is None  # no settings, no command
+
+
+def test_a_benchmark_sweep_point_is_a_layer_of_its_own():
+    plan = plan_for(
+        gpus=resolve_gpus(gpu_facts=SMI_H100X8),
+        engine_args={"max_num_seqs": 256, "enforce_eager": True},
+        engine_args_sweep={"max_num_seqs": 900, "tensor_parallel_size": 2},
+    )
+    assert plan["engine_args"]["max_num_seqs"] == 900
+    assert plan["engine_args_origin"]["max_num_seqs"] == "sweep"
+    assert plan["engine_args_origin"]["enforce_eager"] == "override"
+    assert plan["tensor_parallel_size"] == 2
+    assert "benchmark sweep point" in plan["tensor_parallel_reason"]
