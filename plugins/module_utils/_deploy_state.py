@@ -158,7 +158,7 @@ def parse_dpkg_status(text, names):
         for line in para.splitlines():
             if line[:1] in (" ", "\t") or ":" not in line:
                 continue
-            key, _, value = line.partition(":")
+            key, value = line.split(":", 1)
             fields[key] = value.strip()
         name = fields.get("Package")
         if name in wanted and fields.get("Status") == "install ok installed":
