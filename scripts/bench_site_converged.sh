@@ -70,6 +70,15 @@ for i in $(seq 1 "$repeats"); do
   site+=("$(timed "site-$i" site.yml "${ARGS[@]}")")
   grep -q 'changed=0 ' "$OUT/site-$i.out" || echo "warning: site-$i changed something (not converged)" >&2
 done
+# The CPU runtimes' converged fast path (roles/triton_vllm, deploy_state): taken, or why not.
+fast=0
+for f in "$OUT"/site-*.out; do
+  if grep -A2 'TASK \[.*Describe the converged server (fast path)\]' "$f" | grep -q '^ok: '; then
+    fast=$((fast + 1))
+  fi
+done
+echo "converged fast path taken in $fast of $repeats timed site.yml run(s)"
+grep -h -A4 'Report why the full path runs' "$OUT"/site-*.out | grep -o 'Not the recorded.*' | sort -u || true
 
 python3 - "$repeats" "${facts[@]}" "${site[@]}" <<'EOF'
 import platform
