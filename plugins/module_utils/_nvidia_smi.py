@@ -2,13 +2,18 @@
 # Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure parsers for nvidia-smi output, shared by the gpu_facts module and its tests."""
+"""Pure parsers for nvidia-smi output, shared by the gpu_facts module and its tests.
+
+build_fact adds to each GPU its specification from _gpu_specs (the one copy of that table).
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 import re
+
+from ansible_collections.llmserve.triton.plugins.module_utils._gpu_specs import gpu_spec
 
 # The order of QUERY_FIELDS is the column order of the CSV output.
 QUERY_FIELDS = (
@@ -145,8 +150,12 @@ def is_nvidia_display_device(vendor, pci_class):
 
 
 def build_fact(gpus=None, cuda_version=None, driver_version=None, reason=""):
-    """The `llmserve_gpu` fact: totals over the GPUs, or an empty one with a reason."""
-    gpus = list(gpus or [])
+    """The `llmserve_gpu` fact: totals over the GPUs, or an empty one with a reason.
+
+    Each GPU also carries its specification by name (_gpu_specs.SPEC_KEYS: short_name,
+    memory_bandwidth_gbps), null for a GPU the table does not know.
+    """
+    gpus = [dict(gpu, **gpu_spec(gpu.get("name"))) for gpu in gpus or []]
     memories = [g["memory_total_mib"] for g in gpus if g.get("memory_total_mib") is not None]
     if gpus and not driver_version:
         driver_version = gpus[0].get("driver_version")

@@ -22,6 +22,10 @@ description:
   - Also lists the NVIDIA display devices on the PCI bus (from sysfs), so a caller can tell
     "no GPU" from "GPU present but no working driver".
   - An old C(nvidia-smi) that does not know C(compute_cap) is queried again without it.
+  - Each GPU also carries its specification, looked up by the name C(nvidia-smi) prints in the
+    collection's GPU table (C(plugins/module_utils/_gpu_specs.py), its only copy) - the
+    vendor's memory bandwidth in GB/s and a short name, both null for a GPU the table does not
+    list. Roles read these from the fact (for example the benchmark role's decode roofline).
   - Read-only; changes nothing on the host.
 author:
   - llmserve.triton contributors (@llmserve)
@@ -91,6 +95,9 @@ ansible_facts:
             - One entry per GPU, sorted by index, with C(index), C(name), C(uuid),
               C(memory_total_mib), C(driver_version), C(compute_cap) and C(pci_bus_id).
               A field the driver cannot report is null.
+            - From the collection's GPU table, by C(name) - C(short_name) and
+              C(memory_bandwidth_gbps) (the vendor's datasheet figure, GB/s); both null for a
+              GPU the table does not list.
           type: list
           elements: dict
           sample:
@@ -101,6 +108,8 @@ ansible_facts:
               driver_version: 580.159.04
               compute_cap: "9.0"
               pci_bus_id: 00000000:00:06.0
+              short_name: H100 80GB (SXM)
+              memory_bandwidth_gbps: 3350
         memory_total_mib:
           description: Sum of the GPUs' memory in MiB (0 without GPUs).
           type: int

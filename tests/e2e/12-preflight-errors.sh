@@ -7,7 +7,11 @@
 #     "add max_num_seqs: 900") fails, printing the -e that works; that -e then passes and
 #     reaches the engine args; a bare hf_token points to llmserve_hf_token, value unshown;
 #   - a gated model (-e model=llama3-8b) without llmserve_hf_token fails, naming it; with a
-#     token (a canary) the preflight passes and the token is never printed, even at -vvv.
+#     token (a canary) the preflight passes and the token is never printed, even at -vvv;
+#   - every role entry point that a playbook, role, test or scenario calls with tasks_from has
+#     an argument spec and is called so that it runs (no `tasks_from: x.yml`): a bad value
+#     fails in that entry point's spec (teardown.yml, site.yml, and pull, runtime_triton,
+#     client_venv, nvidia_driver detect through include_role).
 # Each failure is the Preflight play's, before any host change: no later play starts, the
 # recap reports changed=0. Only the preflight runs for real (read-only): no server is started
 # and no port is bound, so the localhost lock is not taken (as in suite 10). Well under a minute.
@@ -121,5 +125,65 @@ tr -s ' \n' ' ' <"$WORK/plan.log" >"$WORK/plan.txt"
 grep -qF "tensor_parallel_size 4: the largest size up to the 4 GPU(s) (machine type A6000x4" "$WORK/plan.txt" \
   || { cat "$WORK/plan.log"; fail "the plan does not explain tensor_parallel_size"; }
 ok "$(grep -o 'tensor_parallel_size 4: [^;]*' "$WORK/plan.txt" | head -1)"
+
+echo "== 8. entry points called with tasks_from check their argument spec"
+# Ansible validates meta/argument_specs.yml only for the entry point named exactly as
+# tasks_from: `tasks_from: teardown.yml` ran the same tasks unchecked.
+python3 - <<'PY' || fail "an entry point is called without its argument spec"
+import glob, yaml
+specs = {f.split("/")[1]: set(yaml.safe_load(open(f))["argument_specs"])
+         for f in glob.glob("roles/*/meta/argument_specs.yml")}
+bad, calls = [], []
+def walk(node, where):
+    if isinstance(node, list):
+        for item in node:
+            walk(item, where)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key.split(".")[-1] in ("include_role", "import_role") and isinstance(value, dict):
+                role, entry = str(value.get("name", "")).split(".")[-1], value.get("tasks_from")
+                if entry is not None:
+                    calls.append(where)
+                    if entry not in specs.get(role, ()):
+                        bad.append("%s: %s tasks_from %s (entry points with a spec: %s)"
+                                   % (where, role, entry, sorted(specs.get(role, ()))))
+            walk(value, where)
+for top in ("playbooks", "roles", "tests", "molecule"):
+    for f in sorted(glob.glob(top + "/**/*.yml", recursive=True)):
+        walk(yaml.safe_load(open(f)), f)
+if bad or not calls:
+    raise SystemExit("\n".join(bad) or "no tasks_from call found")
+print("ok: %d tasks_from calls, each naming an entry point with an argument spec" % len(calls))
+PY
+# spec_fails LOG SPEC TEXT COMMAND...: COMMAND (in check mode) fails in the argument-spec check
+# of the entry point SPEC, with TEXT in the message, before any task of the entry point runs.
+spec_fails() {
+  local log=$1 spec=$2 text=$3
+  shift 3
+  if timeout 120 "$@" >"$log" 2>&1; then cat "$log"; fail "passed: $*"; fi
+  grep -q '^\[ERROR\]: .*Validation of arguments failed' "$log" || { cat "$log"; fail "no argument-spec failure: $*"; }
+  grep -qE "^ *argument_spec_name: $spec\$" "$log" || { cat "$log"; fail "not the argument spec of $spec: $*"; }
+  grep -qF -- "$text" "$log" || { cat "$log"; fail "message lacks: $text"; }
+  ! grep -qE 'changed=[1-9]|^changed: ' "$log" || { cat "$log"; fail "changed something: $*"; }
+}
+# teardown.yml: without its spec 'maybe' | bool is false and the purge was skipped silently.
+spec_fails "$WORK/td-spec.log" teardown "argument 'triton_vllm_teardown_purge' is of type str and we were unable to convert to bool" \
+  ansible-playbook teardown.yml --check -e triton_vllm_teardown_purge=maybe
+ok "teardown.yml -e triton_vllm_teardown_purge=maybe: refused by the spec of triton_vllm's teardown"
+spec_fails "$WORK/site-spec.log" select_runtime "value of triton_vllm_runtime must be one of: auto, triton, vllm, triton_cpu, vllm_cpu, got: gpu" \
+  ansible-playbook site.yml --check "${MEM[@]}" -e triton_vllm_runtime=gpu
+ok "site.yml -e triton_vllm_runtime=gpu: refused by the spec of triton_vllm's select_runtime"
+# The entry points a play reaches later (pull) or that tests call, through include_role.
+for case in \
+  "triton_vllm pull triton_vllm_container_pull_timeout=later triton_vllm_container_pull_timeout" \
+  "triton_vllm runtime_triton triton_vllm_triton_http_port=http triton_vllm_triton_http_port" \
+  "triton_vllm client_venv triton_vllm_client_install=perhaps triton_vllm_client_install" \
+  "nvidia_driver detect nvidia_driver_reboot_timeout=soon nvidia_driver_reboot_timeout"; do
+  read -r role entry setting name <<<"$case"
+  spec_fails "$WORK/$entry-spec.log" "$entry" "argument '$name' is of type str and we were unable to convert" \
+    ansible localhost --check -m ansible.builtin.include_role \
+    -a "name=llmserve.triton.$role tasks_from=$entry" -e "$setting"
+  ok "include_role $role tasks_from=$entry -e $setting: refused by that entry point's spec"
+done
 
 echo "12-preflight-errors: all checks passed in $((SECONDS - start)) s"

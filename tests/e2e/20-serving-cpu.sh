@@ -31,6 +31,7 @@ RUN_DIR=$STATE/run
 LOG=/var/log/llmserve/vllm-cpu.log
 HF_HOME=/var/lib/llmserve/hf
 MODEL_DIR=/var/lib/llmserve/models/demo
+DEMO_RECORD=$VENV/.llmserve-demo-models
 CANARY="hf_llmserveCANARY$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 OUT=$(mktemp -d /tmp/llmserve-e2e-serving.XXXXXX)
 # The canary reaches ansible through a 0600 vars file outside every scanned directory.
@@ -81,11 +82,14 @@ say "Preconditions: port $PORT free, no leftover server (clean start: purge tear
 if port_open $PORT; then
   fail "port $PORT is taken by another process: $(ss -ltnp "sport = :$PORT" | tail -n +2)"
 fi
+# The demo models an earlier deploy generated, as it recorded them for the purge.
+RECORDED=$(cat "$DEMO_RECORD" 2>/dev/null || true)
 play pre-teardown teardown.yml -e triton_vllm_teardown_purge=true ||
   { show_tail "$OUT/pre-teardown.out"; fail "purge teardown"; }
 [ -z "$(marked_pids "$SERVICE")" ] || fail "leftover server processes: $(marked_pids "$SERVICE")"
 [ ! -e "$VENV" ] || fail "$VENV still exists after the purge teardown"
-ok "clean: no server process, no venv, port $PORT closed"
+for d in $RECORDED; do [ ! -e "$d" ] || fail "the purge left the recorded demo model $d"; done
+ok "clean: no server process, no venv, port $PORT closed, demo models purged: ${RECORDED:-none recorded}"
 
 say "1. site.yml --check on the clean host (nothing installed yet)"
 play check1 site.yml --check || { show_tail "$OUT/check1.out"; fail "check mode on a clean host"; }
@@ -105,6 +109,7 @@ grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/apply1.out" || fail "no smoke-i
 grep -q 'its text is meaningless' "$OUT/apply1.out" || fail "no demo-model notice"
 ok "smoke inference: $(grep -o 'demo answered [0-9]* tokens' "$OUT/apply1.out" | head -1)"
 grep -q 'demo: ready after' "$OUT/apply1.out" || fail "no readiness line"
+grep -qx "$MODEL_DIR" "$DEMO_RECORD" || fail "$DEMO_RECORD does not list $MODEL_DIR (the purge reads it)"
 ok "readiness progress: $(grep -oE 'demo: (waiting [0-9]+m[0-9]+s|ready after [0-9]+s)' "$OUT/apply1.out" | tr '\n' ';')"
 
 PID=$(cat "$RUN_DIR/server.pid")

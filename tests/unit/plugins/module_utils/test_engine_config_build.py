@@ -28,15 +28,6 @@ def machine(name):
     return {"gpu_count": m["gpu_count"], "gpu_memory_bytes": m["gpu_memory_gib"] * GIB}
 
 
-def test_machine_types_and_gpu_specs_agree():
-    specs = HARDWARE["__model_repo_gpu_specs"]
-    for name, m in HARDWARE["__model_repo_machine_types"].items():
-        assert m["gpu_name"] in specs, name
-        assert specs[m["gpu_name"]]["memory_gib"] == m["gpu_memory_gib"], name
-    for required in ("A6000x4", "A100-80Gx8", "H100x8"):
-        assert required in HARDWARE["__model_repo_machine_types"]
-
-
 def test_resolve_model_kinds():
     assert resolve_model("mixtral", PRESETS)["hf_id"] == PRESETS["mixtral"]["hf_id"]
     entry = resolve_model("mistralai/Mistral-7B-Instruct-v0.3", PRESETS)

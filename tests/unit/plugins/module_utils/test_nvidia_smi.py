@@ -7,6 +7,10 @@ import os
 
 import pytest
 from ansible_collections.llmserve.triton.plugins.module_utils import _nvidia_smi as smi
+from ansible_collections.llmserve.triton.plugins.module_utils._gpu_specs import (
+    GPU_SPECS,
+    SPEC_KEYS,
+)
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "nvidia_smi")
 
@@ -29,6 +33,9 @@ def test_real_h100_capture():
             "pci_bus_id": "00000000:00:06.0",
         }
     ]
+    # The fact adds the GPU's specification, looked up by the name nvidia-smi printed.
+    (gpu,) = smi.build_fact(gpus)["gpus"]
+    assert gpu == dict(gpus[0], short_name="H100 80GB (SXM)", memory_bandwidth_gbps=3350)
     plain = fixture("h100_real_plain.txt")
     assert smi.parse_cuda_version(plain) == "13.0"
     assert smi.parse_driver_version(plain) == "580.159.04"
@@ -40,7 +47,8 @@ def test_real_h100_capture():
 
 def test_module_run_on_real_h100_matches_parser_on_capture():
     # The module ran on a second H100 machine; everything but the GPU's UUID must match what
-    # the parser makes of the first machine's capture.
+    # the parser makes of the first machine's capture. That run predates the GPU
+    # specification keys (SPEC_KEYS), which are compared on their own.
     with open(os.path.join(FIX, "h100_real_gpu_facts_module.json")) as fh:
         result = json.load(fh)
     live = result["ansible_facts"]["llmserve_gpu"]
@@ -53,6 +61,8 @@ def test_module_run_on_real_h100_matches_parser_on_capture():
     assert live["gpus"][0]["uuid"] != parsed["gpus"][0]["uuid"]
     for gpu in (live["gpus"][0], parsed["gpus"][0]):
         gpu.pop("uuid")
+    spec = {key: parsed["gpus"][0].pop(key) for key in SPEC_KEYS}
+    assert spec == {"short_name": "H100 80GB (SXM)", "memory_bandwidth_gbps": 3350}
     assert live == parsed
     assert result["nvidia_pci_devices"] == ["0000:00:06.0"]
     assert result["changed"] is False and result["nvidia_smi_path"] == "/usr/bin/nvidia-smi"
@@ -68,16 +78,67 @@ def test_real_invalid_field_message():
     assert smi.invalid_field(fixture("h100_real_query.txt")) is None
 
 
+def test_real_h200_capture():
+    gpus = smi.parse_query(fixture("h200_real_query.txt"))
+    assert gpus == [
+        {
+            "index": 0,
+            "name": "NVIDIA H200",
+            "uuid": "GPU-7489da36-6a26-e030-b844-456d278e3338",
+            "memory_total_mib": 143771,
+            "driver_version": "580.159.04",
+            "compute_cap": "9.0",
+            "pci_bus_id": "00000000:00:06.0",
+        }
+    ]
+    plain = fixture("h200_real_plain.txt")
+    fact = smi.build_fact(
+        gpus,
+        cuda_version=smi.parse_cuda_version(plain),
+        driver_version=smi.parse_driver_version(plain),
+    )
+    assert fact == {
+        "present": True,
+        "count": 1,
+        "gpus": [dict(gpus[0], short_name="H200", memory_bandwidth_gbps=4800)],
+        "memory_total_mib": 143771,
+        "memory_per_gpu_mib": 143771,
+        "driver_version": "580.159.04",
+        "cuda_version": "13.0",
+        "reason": "",
+    }
+    # `nvidia-smi -L` names the same GPU.
+    assert "GPU 0: NVIDIA H200 (UUID: %s)" % gpus[0]["uuid"] in fixture("h200_real_list.txt")
+
+
+@pytest.mark.parametrize("name", ["h100_real_query.txt", "h200_real_query.txt"])
+def test_spec_memory_is_what_real_nvidia_smi_reports(name):
+    # The table's memory_gib is nvidia-smi's memory.total / 1024, checked on real captures.
+    (gpu,) = smi.parse_query(fixture(name))
+    assert GPU_SPECS[gpu["name"]]["memory_gib"] == round(gpu["memory_total_mib"] / 1024.0, 2)
+
+
+def test_unknown_gpu_has_null_spec():
+    line = fixture("h100_real_query.txt").replace("NVIDIA H100 80GB HBM3", "NVIDIA L4")
+    (gpu,) = smi.build_fact(smi.parse_query(line))["gpus"]
+    assert gpu["name"] == "NVIDIA L4" and gpu["memory_total_mib"] == 81559
+    assert gpu["short_name"] is None and gpu["memory_bandwidth_gbps"] is None
+    # A GPU whose name the driver cannot report has no specification either.
+    line = fixture("h100_real_query.txt").replace("NVIDIA H100 80GB HBM3", "[N/A]")
+    (gpu,) = smi.build_fact(smi.parse_query(line))["gpus"]
+    assert gpu["name"] is None and gpu["memory_bandwidth_gbps"] is None
+
+
 @pytest.mark.parametrize(
-    "name,count,model,mib,cap,driver",
+    "name,count,model,mib,cap,driver,bandwidth",
     [
-        ("a6000x4_paperspace_query.txt", 4, "NVIDIA RTX A6000", 49140, "8.6", "535.129.03"),
-        ("a100_80gb_x8_query.txt", 8, "NVIDIA A100-SXM4-80GB", 81920, "8.0", "535.183.01"),
-        ("h100_80gb_x8_query.txt", 8, "NVIDIA H100 80GB HBM3", 81559, "9.0", "535.104.05"),
-        ("h200_x8_query.txt", 8, "NVIDIA H200", 143771, "9.0", "550.90.07"),
+        ("a6000x4_paperspace_query.txt", 4, "NVIDIA RTX A6000", 49140, "8.6", "535.129.03", 768),
+        ("a100_80gb_x8_query.txt", 8, "NVIDIA A100-SXM4-80GB", 81920, "8.0", "535.183.01", 2039),
+        ("h100_80gb_x8_query.txt", 8, "NVIDIA H100 80GB HBM3", 81559, "9.0", "535.104.05", 3350),
+        ("h200_x8_query.txt", 8, "NVIDIA H200", 143771, "9.0", "550.90.07", 4800),
     ],
 )
-def test_gpu_models(name, count, model, mib, cap, driver):
+def test_gpu_models(name, count, model, mib, cap, driver, bandwidth):
     gpus = smi.parse_query(fixture(name))
     assert [g["index"] for g in gpus] == list(range(count))
     assert {g["name"] for g in gpus} == {model}
@@ -90,6 +151,7 @@ def test_gpu_models(name, count, model, mib, cap, driver):
     assert fact["memory_per_gpu_mib"] == mib
     assert fact["driver_version"] == driver and fact["reason"] == ""
     assert smi.driver_branch(fact["driver_version"]) == int(driver.split(".")[0])
+    assert {g["memory_bandwidth_gbps"] for g in fact["gpus"]} == {bandwidth}
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,8 @@ def test_real_h100(tmp_path, capsys, check):
     assert fact["gpus"][0]["name"] == "NVIDIA H100 80GB HBM3"
     assert fact["memory_total_mib"] == fact["memory_per_gpu_mib"] == 81559
     assert fact["driver_version"] == "580.159.04" and fact["cuda_version"] == "13.0"
+    assert fact["gpus"][0]["memory_bandwidth_gbps"] == 3350
+    assert fact["gpus"][0]["short_name"] == "H100 80GB (SXM)"
     assert fact["reason"] == "" and res["nvidia_smi_path"] == smi
     calls = (tmp_path / "calls.log").read_text().splitlines()
     assert calls[0] == (
@@ -70,11 +72,53 @@ def test_real_h100(tmp_path, capsys, check):
     assert calls[1] == ""  # plain nvidia-smi for the CUDA version
 
 
+def test_real_h200(tmp_path, capsys):
+    # Replays what nvidia-smi printed on a real H200 machine (its PCI function as sysfs has it).
+    smi = fake_nvidia_smi(tmp_path, "h200_real_query.txt", "h200_real_plain.txt")
+    pci = pci_tree(tmp_path, {"0000:00:06.0": ("0x10de", "0x030200")})
+    res = run(capsys, nvidia_smi_path=smi, sysfs_pci_path=pci)
+    assert res["rc"] == 0 and res["changed"] is False
+    assert res["nvidia_pci_devices"] == ["0000:00:06.0"]
+    assert res["ansible_facts"]["llmserve_gpu"] == {
+        "present": True,
+        "count": 1,
+        "gpus": [
+            {
+                "index": 0,
+                "name": "NVIDIA H200",
+                "uuid": "GPU-7489da36-6a26-e030-b844-456d278e3338",
+                "memory_total_mib": 143771,
+                "driver_version": "580.159.04",
+                "compute_cap": "9.0",
+                "pci_bus_id": "00000000:00:06.0",
+                "short_name": "H200",
+                "memory_bandwidth_gbps": 4800,
+            }
+        ],
+        "memory_total_mib": 143771,
+        "memory_per_gpu_mib": 143771,
+        "driver_version": "580.159.04",
+        "cuda_version": "13.0",
+        "reason": "",
+    }
+
+
+def test_unknown_gpu_model_has_null_spec(tmp_path, capsys):
+    query = tmp_path / "l4.txt"
+    with open(os.path.join(FIX, "h100_real_query.txt")) as fh:
+        query.write_text(fh.read().replace("NVIDIA H100 80GB HBM3", "NVIDIA L4"))
+    smi = fake_nvidia_smi(tmp_path, str(query), "h100_real_plain.txt")
+    (gpu,) = run(capsys, nvidia_smi_path=smi)["ansible_facts"]["llmserve_gpu"]["gpus"]
+    assert gpu["name"] == "NVIDIA L4"
+    assert gpu["short_name"] is None and gpu["memory_bandwidth_gbps"] is None
+
+
 def test_a6000x4(tmp_path, capsys):
     smi = fake_nvidia_smi(tmp_path, "a6000x4_paperspace_query.txt", "a6000x4_paperspace_plain.txt")
     fact = run(capsys, nvidia_smi_path=smi)["ansible_facts"]["llmserve_gpu"]
     assert fact["count"] == 4 and fact["memory_total_mib"] == 4 * 49140
     assert fact["cuda_version"] == "12.2"
+    assert [g["memory_bandwidth_gbps"] for g in fact["gpus"]] == [768] * 4
 
 
 def test_old_driver_without_compute_cap(tmp_path, capsys):
