@@ -56,7 +56,7 @@ options:
 notes:
   - Memory is reported in MiB as C(nvidia-smi) prints it (for example 81559 for an H100 80GB).
 seealso:
-  - module: llmserve.triton.vllm_engine_config
+  - module: llmserve.triton.serving_plan
 """
 
 EXAMPLES = r"""
