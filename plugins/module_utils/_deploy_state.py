@@ -36,6 +36,8 @@ import os
 import pwd
 import stat
 
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu_fetch import sha256_file
+
 FORMAT = 1
 # The pidfiles of files/llmserve_supervisor.py in a service's run dir.
 DAEMON_PIDFILES = ("supervisor.pid", "server.pid")
@@ -67,14 +69,6 @@ def digest(value):
 def inputs_digests(inputs):
     """{part: sha256} of each top-level part of the inputs."""
     return dict((key, digest(value)) for key, value in inputs.items())
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _owner_mode(st):
