@@ -111,9 +111,9 @@ grep -q "llama3-8b on .*_cpu: needs" "$WORK/token.log" || { cat "$WORK/token.log
 ok "llama3-8b with llmserve_hf_token passes the preflight, token absent from the -vvv output"
 
 echo "== 6. variables renamed into the shared contract are refused by name, never ignored"
-site_fails "$WORK/renamed.log" -e llmserve_hf_token=x -e llmserve_triton_release=24.08
+site_fails "$WORK/renamed.log" -e triton_vllm_hf_token=x -e triton_vllm_triton_tag=24.08
 has "$WORK/renamed.log" "no longer read, renamed into the shared contract"
-has "$WORK/renamed.log" "llmserve_hf_token -> llmserve_hf_token, llmserve_triton_release -> llmserve_triton_release"
+has "$WORK/renamed.log" "triton_vllm_hf_token -> llmserve_hf_token, triton_vllm_triton_tag -> llmserve_triton_release"
 site_fails "$WORK/release.log" -e llmserve_triton_release=24.5
 has "$WORK/release.log" "llmserve_triton_release must be a Triton release such as 24.05 (YY.MM), got '24.5'"
 ok "renamed variables and a malformed llmserve_triton_release refused in the preflight"
