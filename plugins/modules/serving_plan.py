@@ -47,7 +47,6 @@ attributes:
   facts:
     description: Sets the fact C(llmserve_serving_plan).
     support: full
-    platforms: posix
 options:
   model:
     description: Preset name (a key of O(presets)), Hugging Face id (C(org/name)) or absolute path.

@@ -39,7 +39,6 @@ attributes:
   facts:
     description: Sets the fact C(llmserve_runtime_choice).
     support: full
-    platforms: posix
 options:
   runtime:
     description: The runtime asked for (C(triton_vllm_runtime)).
