@@ -141,7 +141,7 @@ check "apply at -vvv (key in PAPERSPACE_API_KEY): outputs -> add_host -> wait_fo
 PAPERSPACE_API_KEY=$CANARY run apply1 playbooks/provision.yml -e @"$T/vars.yml" -vvv \
   -e model=llama3-70b
 expect_ok apply1
-grep -q "TASK \[llmserve.triton.model_repo : Merge, validate and memory-fit" "$T/apply1.out" ||
+grep -q "TASK \[llmserve.triton.model_repo : Plan the deployment (model, GPUs, engine args, tensor parallelism, fit" "$T/apply1.out" ||
   fail "apply1: the memory-fit preflight did not run"
 [ "$(state_list)" = "terraform_data.machine" ] || fail "apply1: state holds '$(state_list)'"
 has "$T/apply1.out" "Terraform apply in $WORK: changes" || fail "apply1: no change reported"
