@@ -330,13 +330,13 @@ def build(
         check_fit=check_fit,
         model=entry["hf_id"],
     )
+    # The hardware layer sits under the override and sweep layers, so it only fills in what
+    # they (and the preset) leave unset; the result is validated with it.
     hardware = {}
     if runtime not in CPU_RUNTIMES and "tensor_parallel_size" not in coerced:
         hardware["tensor_parallel_size"] = tp
-    merged, origin = merge(entry.get("engine_args"), hardware, engine_args, sweep=engine_args_sweep)
-    merged.pop("model", None)
-    origin.pop("model", None)
-    merged, value_errors = check_values(merged, version, facts, gpus, runtime)
+    origin.update(dict.fromkeys(hardware, "hardware"))
+    merged, value_errors = check_values(dict(coerced, **hardware), version, facts, gpus, runtime)
     if value_errors:
         raise ConfigError(value_errors)
     fit.setdefault("weights_bytes", int(round(facts["params"] * facts["bytes_per_weight"])))
