@@ -12,10 +12,12 @@ concurrency, when they are adjacent integers), within benchmark_search_budget po
 
 Worst case (needed_points): the lower end, then probes growing at most GROWTH times each up
 to the upper end, then bisections (in log load) of a GROWTH-wide bracket down to the
-precision. The search never needs more (it projects its interpolated steps so that they
-stay within what the remaining budget can still finish by bisection); repeats of uncertain
-points come out of the same budget. The default budget is needed_points + SLACK, plus room
-to repeat both ends of the bracket up to max_repeats runs each.
+precision, plus one for concurrency (integer rounding). A budget below it is an error.
+The search projects every narrowing step so that bisection could still finish within
+the remaining budget, so it stops at the precision within that worst case except, rarely,
+at concurrencies where the precision is finer than about two clients; repeats of
+uncertain points come out of the same budget. The default budget is needed_points + SLACK,
+plus room to repeat both ends of the bracket up to max_repeats runs each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,11 +60,11 @@ def narrow_steps(width, precision):
     return 0 if width <= target else int(math.ceil(math.log(width / target, 2) - 1e-9))
 
 
-def needed_points(lo, hi, precision, growth=GROWTH):
+def needed_points(lo, hi, precision, integer=False, growth=GROWTH):
     """Worst-case points of a search over [lo, hi]: (total, bracket part, narrowing part)."""
     ratio = hi / lo
     bracket = 1 + int(math.ceil(math.log(ratio) / math.log(growth) - 1e-9))
-    narrow = narrow_steps(math.log(min(growth, ratio)), precision)
+    narrow = narrow_steps(math.log(min(growth, ratio)), precision) + (1 if integer else 0)
     return bracket + narrow, bracket, narrow
 
 
@@ -124,7 +126,7 @@ def validate_search(
             "got %r (for +-5 %% write 0.05)" % (precision,)
         )
     slos = slo_mod.parse_slo(slo)
-    total, bracket, narrow = needed_points(lo, hi, prec)
+    total, bracket, narrow = needed_points(lo, hi, prec, integer)
     repeats = DEFAULTS["max_repeats"] if max_repeats is None else _num(max_repeats)
     if repeats is None or repeats < 1 or repeats != int(repeats):
         raise SearchError(

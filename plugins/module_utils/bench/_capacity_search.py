@@ -24,8 +24,8 @@ within [GROWTH_MIN, plan.GROWTH]. Narrow: interpolate, log-log, each SLO that fa
 first failing point between it and the highest passing one; when the estimate lies within
 the precision of one end, probe the load that closes the bracket from that end. A step
 that did not halve the bracket is followed by a bisection (in log load), and every step is
-projected so that bisection can still finish within the remaining budget (ITP-style), so
-the worst case is plan.needed_points. Uncertain verdicts (see _slo) of the bracketing
+projected so that bisection can still finish within the remaining budget (ITP-style): the
+worst case is that of _capacity_plan.needed_points. Uncertain verdicts (see _slo) of the bracketing
 points are repeated, up to max_repeats runs of the point, then go by their means.
 
 The answer is the highest passing load (capacity) and the lowest failing load above it:

@@ -30,22 +30,23 @@ def latency_logs(cfg, judgement):
     return out
 
 
-def round_load(cfg, x, lo, hi, way=0):
+def round_load(cfg, x, lo, hi, way=0, window=None):
     """x as a load strictly between lo and hi (hi None: at most max), rounded to an integer
-    or to 3 significant digits: up (way 1), down (-1) or to the nearest (0)."""
+    or to the fewest significant digits (3 or more) that keep it there and in window:
+    up (way 1), down (-1) or to the nearest (0)."""
     top = cfg["max"] if hi is None else hi
     if cfg["integer"]:
         x = math.ceil(x - 1e-9) if way > 0 else math.floor(x + 1e-9) if way < 0 else round(x)
         return int(max(lo + 1, min(top if hi is None else hi - 1, x)))
-    digits = 3
-    while digits <= 15:
+    first, last = window or (lo, top)
+    for digits in range(3, 16):
         scale = 10 ** (digits - 1 - int(math.floor(math.log10(x))))
         r = x * scale
         r = math.ceil(r - 1e-9) if way > 0 else math.floor(r + 1e-9) if way < 0 else round(r)
         r = float("%.*g" % (digits, r / scale))
-        if lo < r and (r <= top if hi is None else r < top):
+        inside = lo < r and (r <= top if hi is None else r < top)
+        if inside and first * (1 - 1e-12) <= r <= last * (1 + 1e-12):
             return r
-        digits += 1
     return x
 
 
@@ -65,7 +66,9 @@ def bracket_step(state, judged, lo):
     elif logs_hi:
         est = math.log(lo) - max(logs_hi.values())  # latency linear in load
     left = cfg["budget"] - len(state["runs"])
-    _total, _bracket_n, narrow = cplan.needed_points(lo, cfg["max"], cfg["precision"])
+    _total, _bracket_n, narrow = cplan.needed_points(
+        lo, cfg["max"], cfg["precision"], cfg["integer"]
+    )
     probes = max(1, left - narrow)
     g_min = max(GROWTH_MIN, (cfg["max"] / lo) ** (1.0 / probes))
     u = min(max(est, math.log(lo * g_min)), math.log(lo * cplan.GROWTH))
@@ -139,11 +142,33 @@ def narrow_step(state, judged, lo, hi):
         reason = "straddle"
     else:
         c, reason = (low + high) / 2, "interpolate"
-    left = cfg["budget"] - len(state["runs"])
+    return project(cfg, lo, hi, c, way, cfg["budget"] - len(state["runs"])), reason
+
+
+def project(cfg, lo, hi, c, way, left):
+    """The load for log load c, moved where bisection (in log load) still finishes within
+    `left` runs (this one included): after it the bracket may be at most 2 ** (left - 1)
+    times the final width. For concurrency the final width is max(1, floor(precision * lo))
+    clients; when no integer is left in that window, the window of integer bisection."""
+    a, b = math.log(lo), math.log(hi)
+    t = math.log1p(cfg["precision"])
+    if cfg["integer"]:
+        k = max(1, math.floor(cfg["precision"] * lo))
+        t = min(t, math.log1p(k / float(lo)))
     allowed = t * 2 ** (left - 1)
-    lo_c, hi_c = b - allowed, a + allowed
-    c = (a + b) / 2 if lo_c > hi_c else min(max(c, lo_c), hi_c)
-    return round_load(cfg, math.exp(c), lo, hi, way), reason
+    if b - allowed > a + allowed:
+        return round_load(cfg, math.sqrt(lo * hi), lo, hi)
+    first, last = math.exp(b - allowed), math.exp(a + allowed)
+    if not cfg["integer"]:
+        return round_load(
+            cfg, math.exp(min(max(c, b - allowed), a + allowed)), lo, hi, way, (first, last)
+        )
+    x = round_load(cfg, math.exp(c), lo, hi, way)
+    first, last = max(math.ceil(first - 1e-9), lo + 1), min(math.floor(last + 1e-9), hi - 1)
+    if first > last:
+        n_allowed = k * 2 ** (left - 1)
+        first, last = max(hi - n_allowed, lo + 1), min(lo + n_allowed, hi - 1)
+    return min(max(x, first), last) if first <= last else x
 
 
 def boundary_shift(cfg, judged, x, check):
