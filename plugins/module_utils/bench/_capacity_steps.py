@@ -155,7 +155,7 @@ def project(cfg, lo, hi, c, way, left):
     if cfg["integer"]:
         k = max(1, math.floor(cfg["precision"] * lo))
         t = min(t, math.log1p(k / float(lo)))
-    allowed = t * 2 ** (left - 1)
+    allowed = min(t * 2 ** max(left - 1, 0), b - a)
     if b - allowed > a + allowed:
         return round_load(cfg, math.sqrt(lo * hi), lo, hi)
     first, last = math.exp(b - allowed), math.exp(a + allowed)
