@@ -199,8 +199,8 @@ def main():
     print(
         "capacity search, +-%g %%, [min, max] per curve (concurrency [1, 256], "
         "request rate [0.5, 64]); ok: the answer within the precision of the truth (noisy rows: "
-        "median answer, mean points, share of %d seeds within it)"
-        % (100 * args.precision, args.seeds)
+        "median answer, mean points, share of %d seeds within it; the search gets the "
+        "noise as its prior, benchmark_search_noise)" % (100 * args.precision, args.seeds)
     )
     print_rows(rows, args.seconds_per_point)
     for noisy in (False, True):
