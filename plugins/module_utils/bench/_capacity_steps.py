@@ -51,6 +51,10 @@ def round_load(cfg, x, lo, hi, way=0, window=None):
 
 
 def bracket_step(state, judged, lo):
+    """The next probe above the highest pass lo: where the SLO metrics, extrapolated
+    log-log through the two highest passes (one pass: linear in load), reach their limits;
+    growing at least GROWTH_MIN times (more when the budget left needs it to reach max) and
+    at most _capacity_plan.GROWTH times."""
     cfg = state["config"]
     passes = sorted(x for x, j in judged.items() if j["leaning"] == "pass")
     logs_hi = latency_logs(cfg, judged[lo])
@@ -176,8 +180,8 @@ def boundary_shift(cfg, judged, x, check):
     the metric's interval against its limit, over its log-log slope towards the nearest
     measured neighbour; None when no slope is known (error rate, no rising neighbour)."""
     name, (low, high) = check["name"], check.get("interval") or (None, None)
-    if check["value"] is None or low is None or high <= 0:
-        return None
+    if "std" not in check or check["value"] is None or low is None or high <= 0:
+        return None  # error rates, unmeasured metrics
     neighbours = sorted((abs(math.log(y / x)), y) for y in judged if y != x)
     for _dist, y in neighbours:
         other = judged[y]["ratio"].get(name)

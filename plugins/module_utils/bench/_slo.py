@@ -212,7 +212,7 @@ def _check_errors(slo, records):
         verdict, lean = "pass", "pass"
     else:
         verdict, lean = _decide(low, high, rate, slo["limit"])
-    ratio = rate / slo["limit"] if slo["limit"] else (0.0 if rate == 0 else math.inf)
+    ratio = rate / slo["limit"] if slo["limit"] else None  # None: no ratio to a 0 limit
     return dict(
         check,
         value=rate,

@@ -46,6 +46,7 @@ def test_smooth_curves_at_most_8_points(name):
     res = sim.drive(cs, cfg, server.measure)
     assert res["stop"] == "precision" and _within(res, truth, cfg), res["points"]
     assert res["points_used"] <= 8 and res["points_used"] == len(server.calls)
+    json.dumps(res, allow_nan=False)  # what a module returns
     assert (
         res["relative_uncertainty"] <= cfg["precision"]
         or res["first_failing"] - res["capacity"] <= 1
