@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, llmserve.triton contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Capacity search inputs: validation, the worst-case point count, the plan (pure).
+
+benchmark_search=capacity finds the highest load (benchmark_search_load: concurrency, an
+integer, or request_rate, requests/s) in [benchmark_search_min, benchmark_search_max]
+that meets every SLO of benchmark_slo, to a relative precision benchmark_search_precision
+(the search stops when (first failing - capacity) / capacity <= precision, or, for
+concurrency, when they are adjacent integers), within benchmark_search_budget points.
+
+Worst case (needed_points): the lower end, then probes growing at most GROWTH times each up
+to the upper end, then bisections (in log load) of a GROWTH-wide bracket down to the
+precision, plus one for concurrency (integer rounding). A budget below it is an error.
+The search projects every narrowing step so that bisection could still finish within
+the remaining budget, so it stops at the precision within that worst case except, rarely,
+at concurrencies where the precision is finer than about two clients; repeats of
+uncertain points come out of the same budget. The default budget is needed_points + SLACK,
+plus room to repeat both ends of the bracket up to max_repeats runs each.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
+
+import math
+
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo as slo_mod
+
+SEARCHES = ("grid", "capacity")
+LOADS = ("concurrency", "request_rate")
+DEFAULTS = {
+    "concurrency": {"min": 1, "max": 256},
+    "request_rate": {"min": 0.5, "max": 128.0},
+    "precision": 0.05,
+    "max_repeats": 3,
+}
+GROWTH = 8.0  # largest step of the bracketing phase
+SLACK = 2  # default budget = needed_points + SLACK
+
+
+class SearchError(Exception):
+    """Invalid capacity-search input; the message names the variable and the fix."""
+
+
+def _num(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        return None
+    return num if math.isfinite(num) else None
+
+
+def narrow_steps(width, precision):
+    """Bisections (in log load) that take a bracket of log-width `width` to the precision."""
+    target = math.log1p(precision)
+    return 0 if width <= target else int(math.ceil(math.log(width / target, 2) - 1e-9))
+
+
+def needed_points(lo, hi, precision, integer=False, growth=GROWTH):
+    """Worst-case points of a search over [lo, hi]: (total, bracket part, narrowing part)."""
+    ratio = hi / lo
+    bracket = 1 + int(math.ceil(math.log(ratio) / math.log(growth) - 1e-9))
+    narrow = narrow_steps(math.log(min(growth, ratio)), precision) + (1 if integer else 0)
+    return bracket + narrow, bracket, narrow
+
+
+def _bound(value, var, load, integer):
+    num = _num(value)
+    if num is None or num <= 0 or integer and num != int(num):
+        kind = "a positive integer" if integer else "a positive number (requests/s)"
+        raise SearchError("%s must be %s for %s, got %r" % (var, kind, load, value))
+    return int(num) if integer else num
+
+
+def validate_search(
+    search="capacity",
+    slo=None,
+    precision=None,
+    budget=None,
+    min_load=None,
+    max_load=None,
+    load="concurrency",
+    max_repeats=None,
+    noise=0.0,
+):
+    """One clear SearchError (or slo.SloError) for the first bad input; else the normalized
+    config for new_search(): {load, integer, min, max, precision, budget, needed, bracket,
+    narrow, max_repeats, noise, slo}. Returns None for benchmark_search=grid."""
+    if search not in SEARCHES:
+        raise SearchError(
+            "benchmark_search must be one of %s, got %r: grid runs the sweep's points, "
+            "capacity searches the highest load that meets benchmark_slo"
+            % (", ".join(SEARCHES), search)
+        )
+    if search == "grid":
+        return None
+    if load not in LOADS:
+        raise SearchError(
+            "benchmark_search_load must be concurrency or request_rate, got %r" % (load,)
+        )
+    integer = load == "concurrency"
+    lo = _bound(
+        DEFAULTS[load]["min"] if min_load is None else min_load,
+        "benchmark_search_min",
+        load,
+        integer,
+    )
+    hi = _bound(
+        DEFAULTS[load]["max"] if max_load is None else max_load,
+        "benchmark_search_max",
+        load,
+        integer,
+    )
+    if hi <= lo:
+        raise SearchError(
+            "benchmark_search_max (%g) must be above benchmark_search_min (%g)" % (hi, lo)
+        )
+    prec = DEFAULTS["precision"] if precision is None else _num(precision)
+    if prec is None or not 0 < prec <= 0.5:
+        raise SearchError(
+            "benchmark_search_precision is the relative width of the answer, in (0, 0.5], "
+            "got %r (for +-5 %% write 0.05)" % (precision,)
+        )
+    slos = slo_mod.parse_slo(slo)
+    total, bracket, narrow = needed_points(lo, hi, prec, integer)
+    repeats = DEFAULTS["max_repeats"] if max_repeats is None else _num(max_repeats)
+    if repeats is None or repeats < 1 or repeats != int(repeats):
+        raise SearchError(
+            "benchmark_search_max_repeats must be a positive integer, got %r" % (max_repeats,)
+        )
+    if budget is None:
+        budget = total + SLACK + 2 * (int(repeats) - 1)
+    elif _num(budget) is None or _num(budget) != int(_num(budget)) or _num(budget) < total:
+        raise SearchError(
+            "benchmark_search_budget=%s is too small for benchmark_search_precision=%g over "
+            "[%g, %g]: the search may need %d points (%d to bracket, growing at most %gx, "
+            "%d to narrow): raise the budget to %d or more, widen the precision, or narrow "
+            "benchmark_search_min/max"
+            % (budget, prec, lo, hi, total, bracket, GROWTH, narrow, total)
+        )
+    noise = _num(noise)
+    if noise is None or not 0 <= noise < 1:
+        raise SearchError("benchmark_search_noise is a relative std in [0, 1), got %r" % (noise,))
+    return {
+        "load": load,
+        "integer": integer,
+        "min": lo,
+        "max": hi,
+        "precision": prec,
+        "budget": int(_num(budget)),
+        "needed": total,
+        "bracket": bracket,
+        "narrow": narrow,
+        "max_repeats": int(repeats),
+        "noise": noise,
+        "slo": slos,
+    }
+
+
+def plan(cfg):
+    """What check mode prints: the bracket, the budget, the precision and the SLOs."""
+    unit = "" if cfg["integer"] else " req/s"
+    return {
+        "search": "capacity",
+        "load": cfg["load"],
+        "bracket": [cfg["min"], cfg["max"]],
+        "precision": cfg["precision"],
+        "budget": cfg["budget"],
+        "worst_case_points": cfg["needed"],
+        "slo": slo_mod.describe(cfg["slo"]),
+        "text": (
+            "capacity search over %s %g..%g%s: highest load meeting %s, to +-%g %%, "
+            "at most %d points (worst case %d: %d to bracket, %d to narrow; "
+            "up to %d repeats of a point whose verdict is uncertain)"
+            % (
+                cfg["load"],
+                cfg["min"],
+                cfg["max"],
+                unit,
+                slo_mod.describe(cfg["slo"]),
+                100 * cfg["precision"],
+                cfg["budget"],
+                cfg["needed"],
+                cfg["bracket"],
+                cfg["narrow"],
+                cfg["max_repeats"],
+            )
+        ),
+    }

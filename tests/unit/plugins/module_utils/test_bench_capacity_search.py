@@ -1,0 +1,344 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The capacity search on simulated servers: the boundary within the precision, the
+points it spends, its inputs' errors, resuming, and the odd curves."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _capacity_plan as cp
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _capacity_search as cs
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo
+
+_SPEC = importlib.util.spec_from_file_location(
+    "_sim_servers", os.path.join(os.path.dirname(__file__), "_sim_servers.py")
+)
+sim = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(sim)
+
+
+def _cfg(server, **kw):
+    args = dict(slo=server.slo, load=server.load, min_load=server.min, max_load=server.max)
+    args.update(kw)
+    return cp.validate_search(**args)
+
+
+def _truth(server, cfg):
+    return server.truth(
+        lambda rec: _slo.judge_point(cfg["slo"], rec)["verdict"] == "pass", cfg["min"], cfg["max"]
+    )
+
+
+def _within(res, truth, cfg):
+    return abs(res["capacity"] - truth) / float(truth) <= cfg["precision"]
+
+
+# ---- the boundary and the points ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sim.SMOOTH)
+def test_smooth_curves_at_most_8_points(name):
+    server = sim.SimServer(name)
+    cfg = _cfg(server)
+    truth, _edges = _truth(server, cfg)
+    res = sim.drive(cs, cfg, server.measure)
+    assert res["stop"] == "precision" and _within(res, truth, cfg), res["points"]
+    assert res["points_used"] <= 8 and res["points_used"] == len(server.calls)
+    json.dumps(res, allow_nan=False)  # what a module returns
+    assert (
+        res["relative_uncertainty"] <= cfg["precision"]
+        or res["first_failing"] - res["capacity"] <= 1
+    )
+    # the bracket is real: the capacity passes and the first failing load fails
+    assert _slo.judge_point(cfg["slo"], server.curve(res["capacity"]))["verdict"] == "pass"
+    assert _slo.judge_point(cfg["slo"], server.curve(res["first_failing"]))["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("name, most", [("plateau", 12), ("cliff", 11)])
+def test_plateau_and_cliff(name, most):
+    server = sim.SimServer(name)
+    cfg = _cfg(server)
+    truth, _edges = _truth(server, cfg)
+    res = sim.drive(cs, cfg, server.measure)
+    assert res["stop"] == "precision" and _within(res, truth, cfg)
+    assert res["points_used"] <= most
+
+
+def test_cliff_of_errors_is_judged_by_the_error_rate():
+    server = sim.SimServer("cliff")
+    cfg = _cfg(server, slo={"error_rate": 0.01})
+    res = sim.drive(cs, cfg, server.measure)
+    assert res["first_failing"] - res["capacity"] <= 0.05 * res["capacity"]
+    assert res["capacity"] <= 89 < res["first_failing"]
+    failed = [p for p in res["points"] if p["leaning"] == "fail"]
+    assert failed and all(p["failed"] == ["error_rate"] for p in failed)
+
+
+@pytest.mark.parametrize("name", ["smooth", "queueing", "mm1_rate"])
+def test_noisy_curves(name):
+    """2 % noise on every latency: 9 in 10 seeds within the precision, all within twice it;
+    single runs, then with the noise prior (uncertain bracket ends are repeated)."""
+    for prior in (0.0, 0.02):
+        server = sim.SimServer(name)
+        cfg = _cfg(server, noise=prior)
+        truth, _edges = _truth(server, cfg)
+        results = [
+            sim.drive(cs, cfg, sim.SimServer(name, 0.02, seed).measure) for seed in range(20)
+        ]
+        errors = [abs(r["capacity"] - truth) / truth for r in results]
+        assert sum(e <= cfg["precision"] for e in errors) >= 18, errors
+        assert max(errors) <= 2 * cfg["precision"]
+        points = [r["points_used"] for r in results]
+        assert sum(points) / 20.0 <= (8 if prior == 0 else 11) and max(points) <= cfg["budget"]
+        if prior and name == "smooth":  # shallow: a wrong verdict would move the boundary
+            assert any("repeat" in p["runs"] for r in results for p in r["points"])
+
+
+def test_the_default_budget_suffices_across_ranges():
+    for name in sim.SERVERS:
+        server = sim.SimServer(name)
+        ranges = [(1, 64), (2, 512), (8, 1000)] if server.load == "concurrency" else []
+        ranges = ranges or [(0.1, 8.0), (1.0, 200.0)]
+        for lo, hi in ranges:
+            for precision in (0.02, 0.1, 0.3):
+                cfg = _cfg(server, min_load=lo, max_load=hi, precision=precision)
+                res = sim.drive(cs, cfg, server.measure)
+                assert res["stop"] in ("precision", "max_meets_slo"), (name, lo, hi, precision)
+
+
+def test_request_rates_are_short_floats():
+    server = sim.SimServer("mm1_rate")
+    res = sim.drive(cs, _cfg(server), server.measure)
+    assert all(isinstance(x, float) and len(("%g" % x).replace(".", "")) <= 4 for x in server.calls)
+    assert res["load"] == "request_rate" and res["capacity"] < 18.53 < res["first_failing"]
+
+
+# ---- the odd curves -------------------------------------------------------------------
+
+
+def test_a_bump_below_the_limit_is_noted():
+    server = sim.SimServer("bump_under")
+    cfg = _cfg(server, min_load=9)
+    truth, _edges = _truth(server, cfg)
+    res = sim.drive(cs, cfg, server.measure)
+    assert _within(res, truth, cfg) and not res["non_monotone"]
+    assert res["notes"] and "ttft_ms_p99 drops from" in res["notes"][0]
+
+
+def test_a_bump_over_the_limit_within_the_range_is_its_boundary():
+    # over [1, 12] the last passing load is the bump's lower edge, 10
+    server = sim.SimServer("bump_over")
+    cfg = _cfg(server, max_load=12)
+    assert _truth(server, cfg)[0] == 10
+    res = sim.drive(cs, cfg, server.measure)
+    assert (res["capacity"], res["first_failing"]) == (10, 11)
+
+
+def test_failures_below_a_pass_are_non_monotone():
+    """Points a grid sweep left in the store (12 inside the bump) seed the search: it
+    answers above the highest pass that only failures follow, and says so."""
+    server = sim.SimServer("bump_over")
+    cfg = _cfg(server)
+    state = cs.new_search(cfg)
+    for load in (1, 12, 32):
+        cs.record(state, load, server.curve(load))
+    while True:
+        step = cs.next_point(state)
+        if step["done"]:
+            break
+        assert step["load"] not in (1, 12, 32)
+        cs.record(state, step["load"], server.measure(step["load"]), step["reason"])
+    res = cs.result(state)
+    assert res["non_monotone"] and _within(res, 62, cfg)
+    assert res["notes"][0].startswith("non-monotone: concurrency fails at 12 below the capacity")
+
+
+# ---- the stops and the answer ---------------------------------------------------------
+
+
+def test_lower_end_violating_is_an_error_with_the_measured_value():
+    server = sim.SimServer("queueing")
+    res = sim.drive(cs, _cfg(server, min_load=100), server.measure)
+    assert res["stop"] == "min_violates" and res["points_used"] == 1 and res["capacity"] is None
+    assert res["error"] == (
+        "benchmark_search_min=100 already violates benchmark_slo at concurrency 100: "
+        "ttft_ms_p99 = 3263 ms > 1000 ms: lower benchmark_search_min or relax benchmark_slo"
+    )
+
+
+def test_meeting_the_slo_up_to_max():
+    server = sim.SimServer("smooth")
+    res = sim.drive(cs, _cfg(server, max_load=64), server.measure)
+    assert res["stop"] == "max_meets_slo" and res["capacity"] == 64 and res["error"] is None
+    assert res["message"] == (
+        "meets benchmark_slo up to benchmark_search_max=64 (concurrency): raise "
+        "benchmark_search_max to find the limit"
+    )
+
+
+def test_budget_exhausted_reports_the_bracket():
+    server = sim.SimServer("smooth")
+    cfg = _cfg(server)
+    cfg["budget"] = 5
+    res = sim.drive(cs, cfg, server.measure)
+    assert res["stop"] == "budget" and res["points_used"] == 5
+    assert res["message"].startswith("budget exhausted after 5 points: the boundary lies in [")
+    assert res["capacity"] < 142 <= res["first_failing"]
+
+
+def test_goodput_at_capacity():
+    server = sim.SimServer("queueing")
+    res = sim.drive(cs, _cfg(server), server.measure)
+    assert res["goodput"]["source"] == "throughput"
+    assert res["goodput"]["value"] == pytest.approx(
+        server.curve(res["capacity"])["output_token_throughput"]
+    )
+
+    def with_goodput(load):
+        return dict(server.curve(load), goodput=2.0)
+
+    res = sim.drive(cs, _cfg(server), with_goodput)
+    assert res["goodput"] == {"value": 2.0 * sim.OSL, "unit": "tokens/s", "source": "goodput"}
+
+
+def test_a_failed_measurement_counts_as_failing():
+    server = sim.SimServer("smooth")
+    state = cs.new_search(_cfg(server))
+    cs.record(state, 1, server.curve(1), "min")
+    cs.record(state, 8, None, "bracket")  # no request succeeded
+    res = cs.result(state)
+    assert (res["capacity"], res["first_failing"]) == (1, 8)
+    assert res["points"][1]["failed"] == ["error_rate"]
+
+
+# ---- resuming -------------------------------------------------------------------------
+
+
+def test_resume_replays_the_store_and_proposes_no_measured_load():
+    server = sim.SimServer("smooth")
+    cfg = _cfg(server)
+    whole = sim.drive(cs, cfg, server.measure)
+    measured = server.calls[:4]
+    # a fresh state from the resume store: the points measured before the interruption
+    state = cs.new_search(cfg)
+    for load in measured:
+        cs.record(state, load, server.curve(load), "given")
+    state = json.loads(json.dumps(state))  # plain JSON all along
+    rest = []
+    while True:
+        step = cs.next_point(state)
+        if step["done"]:
+            break
+        assert step["load"] not in measured and step["load"] not in rest
+        rest.append(step["load"])
+        cs.record(state, step["load"], server.curve(step["load"]), step["reason"])
+    res = cs.result(state)
+    assert measured + rest == server.calls[: len(measured) + len(rest)]
+    assert (res["capacity"], res["first_failing"]) == (whole["capacity"], whole["first_failing"])
+
+
+def test_points_of_a_grid_sweep_are_reused():
+    server = sim.SimServer("queueing")
+    cfg = _cfg(server)
+    state = cs.new_search(cfg)
+    grid = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    for load in grid:
+        cs.record(state, load, server.curve(load))
+    new = []
+    while True:
+        step = cs.next_point(state)
+        if step["done"]:
+            break
+        assert step["load"] not in grid
+        new.append(step["load"])
+        cs.record(state, step["load"], server.curve(step["load"]), step["reason"])
+    res = cs.result(state)
+    assert len(new) <= 3 and _within(res, 62, cfg)
+
+
+# ---- bad input ------------------------------------------------------------------------
+
+
+def test_defaults_plan_and_worst_case():
+    cfg = cp.validate_search(slo={"ttft_ms_p99": 500})
+    assert (cfg["load"], cfg["min"], cfg["max"], cfg["precision"]) == ("concurrency", 1, 256, 0.05)
+    assert cp.needed_points(1, 256, 0.05, integer=True) == (11, 4, 7)
+    assert cp.needed_points(0.5, 64.0, 0.05) == (10, 4, 6)
+    assert cfg["budget"] == 11 + cp.SLACK + 2 * (cfg["max_repeats"] - 1)
+    plan = cp.plan(cfg)
+    assert plan["bracket"] == [1, 256] and plan["budget"] == cfg["budget"]
+    assert plan["slo"] == "error_rate <= 0.01, ttft_ms_p99 <= 500 ms"
+    assert plan["text"].startswith(
+        "capacity search over concurrency 1..256: highest load meeting error_rate <= 0.01, "
+        "ttft_ms_p99 <= 500 ms, to +-5 %, at most 17 points (worst case 11: 4 to bracket"
+    )
+    assert cp.validate_search(search="grid") is None
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (
+            {"search": "adaptive"},
+            "benchmark_search must be one of grid, capacity, got 'adaptive': grid runs the "
+            "sweep's points, capacity searches the highest load that meets benchmark_slo",
+        ),
+        (
+            {"load": "rps"},
+            "benchmark_search_load must be concurrency or request_rate, got 'rps'",
+        ),
+        (
+            {"precision": 0},
+            "benchmark_search_precision is the relative width of the answer, in (0, 0.5], "
+            "got 0 (for +-5 % write 0.05)",
+        ),
+        (
+            {"precision": 0.6},
+            "benchmark_search_precision is the relative width of the answer, in (0, 0.5], "
+            "got 0.6 (for +-5 % write 0.05)",
+        ),
+        (
+            {"budget": 8},
+            "benchmark_search_budget=8 is too small for benchmark_search_precision=0.05 over "
+            "[1, 256]: the search may need 11 points (4 to bracket, growing at most 8x, 7 to "
+            "narrow): raise the budget to 11 or more, widen the precision, or narrow "
+            "benchmark_search_min/max",
+        ),
+        (
+            {"min_load": 0},
+            "benchmark_search_min must be a positive integer for concurrency, got 0",
+        ),
+        (
+            {"min_load": 1.5},
+            "benchmark_search_min must be a positive integer for concurrency, got 1.5",
+        ),
+        (
+            {"load": "request_rate", "max_load": "fast"},
+            "benchmark_search_max must be a positive number (requests/s) for request_rate, "
+            "got 'fast'",
+        ),
+        (
+            {"min_load": 64, "max_load": 32},
+            "benchmark_search_max (32) must be above benchmark_search_min (64)",
+        ),
+        (
+            {"max_repeats": 0},
+            "benchmark_search_max_repeats must be a positive integer, got 0",
+        ),
+    ],
+)
+def test_bad_input_one_clear_error(kw, message):
+    args = dict(slo={"ttft_ms_p99": 500})
+    args.update(kw)
+    with pytest.raises(cp.SearchError) as exc:
+        cp.validate_search(**args)
+    assert str(exc.value) == message
+
+
+def test_bad_slo_is_named():
+    with pytest.raises(_slo.SloError, match="unknown metric 'ttft_p99'"):
+        cp.validate_search(slo={"ttft_p99": 500})
+    with pytest.raises(_slo.SloError, match="ttft_ms_p95 asks for 'p95'"):
+        cp.validate_search(slo={"ttft_ms_p95": 500})
