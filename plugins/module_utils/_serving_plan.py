@@ -55,7 +55,8 @@ def resolve_gpus(
     origin} (count and memory None when nothing says). Raise ConfigError on bad input.
 
     1. model_repo_gpu_count + model_repo_gpu_memory_gib (both or neither; 0 is not set)
-    2. model_repo_machine_type (Paperspace machine types, vars/hardware.yml)
+    2. model_repo_machine_type, an entry of machine_types (the contract's
+       llmserve_machine_types: name -> gpu_count, gpu_memory_gib, gpu_name)
     3. the llmserve_gpu fact (nvidia-smi through llmserve.triton.gpu_facts)
     """
     count = _number(gpu_count, int, "model_repo_gpu_count")

@@ -36,8 +36,8 @@ fail() { printf 'FAIL %s\n' "$*" >&2; exit 1; }
 check() { printf '\n--- %s\n' "$*"; }
 recap_changed() { sed -n 's/^localhost .*changed=\([0-9]*\).*/\1/p' "$1" | tail -1; }
 
-[ -f roles/model_repo/vars/hardware.yml ] ||
-  fail "roles/model_repo/vars/hardware.yml (machine types, model_repo role) is missing"
+grep -q '^llmserve_machine_types:' roles/llmserve/defaults/main.yml ||
+  fail "llmserve_machine_types (machine types, the contract role llmserve) is missing"
 
 ssh-keygen -q -t ed25519 -N '' -C llmserve-e2e -f "$T/id_ed25519"
 WORK="$T/work"
@@ -161,7 +161,7 @@ assert h["ansible_user"] == "paperspace" and h["ansible_ssh_private_key_file"] =
 assert h["machine_type"] == "A6000x4" and h["nvidia_driver_preinstalled"] is False, h
 p = h["llmserve_provisioned"]
 assert p["machine_id"] == machine_id, (p, machine_id)
-assert (p["gpu_count"], p["gpu_memory_gib"]) == (4, 47.99), p  # from model_repo hardware.yml
+assert (p["gpu_count"], p["gpu_memory_gib"]) == (4, 47.99), p  # from llmserve_machine_types
 EOF
 pass "state has the machine; inventory names it with the Terraform machine_id and hardware data"
 [ "$(stat -c %a "$WORK")" = 700 ] || fail "work directory is not 0700"

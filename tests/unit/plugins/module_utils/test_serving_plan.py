@@ -27,8 +27,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_confi
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
     PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
-with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
-    MACHINES = yaml.safe_load(_fh)["__model_repo_machine_types"]
+# The contract's machine types (role llmserve), the table the model_repo preflight passes.
+with open(os.path.join(ROOT, "roles/llmserve/defaults/main.yml")) as _fh:
+    MACHINES = yaml.safe_load(_fh)["llmserve_machine_types"]
 # The shape of the llmserve_gpu fact that gpu_facts publishes on an 8 x H100 host.
 SMI_H100X8 = {
     "present": True,
