@@ -95,6 +95,20 @@ expect_fail bad-type "Unknown machine type 'Z9000x3'" "provision_machine_type" "
 [ ! -e "$WORK" ] || fail "bad-type: the work directory was created"
 pass "clear error naming provision_machine_type; no work directory, no terraform run"
 
+check "machine types come from the contract's llmserve_machine_types (nothing run)"
+OWN_TYPE='{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4, "gpu_memory_gib": 44.99}}}'
+run own-type playbooks/provision.yml -e @"$T/vars.yml" -e "$OWN_TYPE" -e provision_machine_type=L40Sx4
+# accepted: the run goes on to the next check (the API key, absent here)
+expect_fail own-type "No Paperspace API key"
+PAPERSPACE_API_KEY=$CANARY run bad-entry playbooks/provision.yml -e @"$T/vars.yml" \
+  -e '{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4}}}' -e provision_machine_type=L40Sx4
+expect_fail bad-entry "llmserve_machine_types['L40Sx4'] is {\"gpu_count\": 4}" "gpu_memory_gib"
+PAPERSPACE_API_KEY=$CANARY run old-file playbooks/provision.yml -e @"$T/vars.yml" \
+  -e provision_hardware_vars_file=/srv/hardware.yml
+expect_fail old-file "provision_hardware_vars_file -> llmserve_machine_types"
+[ ! -e "$WORK" ] || fail "machine types: the work directory was created"
+pass "a type added to llmserve_machine_types is accepted; an entry without gpu_memory_gib and provision_hardware_vars_file are refused, naming llmserve_machine_types"
+
 check "bad input: the model does not fit the machine type (model_repo preflight; nothing run)"
 PAPERSPACE_API_KEY=$CANARY run no-fit playbooks/provision.yml -e @"$T/vars.yml" \
   -e provision_machine_type=A6000 -e model=llama3-70b
