@@ -46,6 +46,8 @@ TRITON_SDK_IMAGE = "nvcr.io/nvidia/tritonserver:%s-py3-sdk"
 VLLM_IMAGE = "vllm/vllm-openai:%s"
 TRITON_RUNTIMES = ("triton", "triton_cpu")
 PLAN_VERSION = 1
+# The contract variable (role llmserve) the machine_types input comes from, named in errors.
+MACHINE_TYPES_VAR = "llmserve_machine_types"
 
 
 def resolve_gpus(
@@ -55,7 +57,8 @@ def resolve_gpus(
     origin} (count and memory None when nothing says). Raise ConfigError on bad input.
 
     1. model_repo_gpu_count + model_repo_gpu_memory_gib (both or neither; 0 is not set)
-    2. model_repo_machine_type (Paperspace machine types, vars/hardware.yml)
+    2. model_repo_machine_type, an entry of machine_types (the contract's
+       llmserve_machine_types: name -> gpu_count, gpu_memory_gib, gpu_name)
     3. the llmserve_gpu fact (nvidia-smi through llmserve.triton.gpu_facts)
     """
     count = _number(gpu_count, int, "model_repo_gpu_count")
@@ -78,19 +81,26 @@ def resolve_gpus(
     machine_type = str(machine_type or "")
     if machine_type:
         types = machine_types or {}
+        if not isinstance(types, dict):
+            raise ConfigError(
+                [
+                    "%s must be a mapping of machine type names to {gpu_count, "
+                    "gpu_memory_gib, gpu_name}, got %s" % (MACHINE_TYPES_VAR, type(types).__name__)
+                ]
+            )
         if machine_type not in types:
             raise ConfigError(
                 [
-                    "model_repo_machine_type '%s' is unknown: use one of %s, or set "
-                    "model_repo_gpu_count and model_repo_gpu_memory_gib"
-                    % (machine_type, ", ".join(types))
+                    "model_repo_machine_type '%s' is unknown: use one of %s (%s), add it "
+                    "there, or set model_repo_gpu_count and model_repo_gpu_memory_gib"
+                    % (machine_type, ", ".join(map(str, types)), MACHINE_TYPES_VAR)
                 ]
             )
-        machine = types[machine_type]
+        count, memory, name = _machine(machine_type, types[machine_type])
         return {
-            "count": int(machine["gpu_count"]),
-            "memory_gib": float(machine["gpu_memory_gib"]),
-            "name": machine.get("gpu_name"),
+            "count": count,
+            "memory_gib": memory,
+            "name": name,
             "origin": "machine type %s (model_repo_machine_type)" % machine_type,
         }
     facts = gpu_facts or {}
@@ -110,6 +120,58 @@ def resolve_gpus(
         "name": None,
         "origin": "none (%s)" % reason if reason else "none",
     }
+
+
+def _machine(name, machine):
+    """(gpu_count, gpu_memory_gib, gpu_name) of one machine type entry; ConfigError naming
+    llmserve_machine_types when the entry lacks them or they are not positive numbers (a
+    type a user added, say)."""
+    where = "%s['%s']" % (MACHINE_TYPES_VAR, name)
+    example = '(e.g. {"gpu_count": 4, "gpu_memory_gib": 47.99, "gpu_name": "NVIDIA RTX A6000"})'
+    if not isinstance(machine, dict):
+        raise ConfigError(
+            [
+                "%s must be a mapping with gpu_count, gpu_memory_gib and optionally gpu_name %s, "
+                "got %r" % (where, example, machine)
+            ]
+        )
+    errors = []
+    missing = [key for key in ("gpu_count", "gpu_memory_gib") if machine.get(key) is None]
+    if missing:
+        errors.append(
+            "%s lacks %s: a machine type needs gpu_count (GPUs of the machine) and "
+            "gpu_memory_gib (GiB per GPU, as nvidia-smi reports memory.total / 1024), "
+            "gpu_name optional %s" % (where, " and ".join(missing), example)
+        )
+    count = machine.get("gpu_count")
+    if count is not None:
+        try:
+            whole = not isinstance(count, bool) and float(count) == int(float(count))
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole or int(float(count)) < 1:
+            errors.append(
+                "%s.gpu_count must be a whole number of GPUs, at least 1, got %r" % (where, count)
+            )
+    memory = machine.get("gpu_memory_gib")
+    if memory is not None:
+        try:
+            positive = not isinstance(memory, bool) and float(memory) > 0
+        except (TypeError, ValueError):
+            positive = False
+        if not positive:
+            errors.append(
+                "%s.gpu_memory_gib must be a positive number of GiB per GPU, got %r"
+                % (where, memory)
+            )
+    gpu_name = machine.get("gpu_name")
+    if gpu_name is not None and not isinstance(gpu_name, str):
+        errors.append(
+            "%s.gpu_name must be a string (nvidia-smi's GPU name), got %r" % (where, gpu_name)
+        )
+    if errors:
+        raise ConfigError(errors)
+    return int(float(count)), float(memory), gpu_name or None
 
 
 def _number(value, kind, name):

@@ -8,6 +8,9 @@
 #     reaches the engine args; a bare hf_token points to llmserve_hf_token, value unshown;
 #   - a gated model (-e model=llama3-8b) without llmserve_hf_token fails, naming it; with a
 #     token (a canary) the preflight passes and the token is never printed, even at -vvv;
+#   - machine types are the contract's llmserve_machine_types: a type added there is planned
+#     for, an entry without gpu_memory_gib fails naming it, and the retired
+#     provision_hardware_vars_file is refused with its replacement;
 #   - every role entry point that a playbook, role, test or scenario calls with tasks_from has
 #     an argument spec and is called so that it runs (no `tasks_from: x.yml`): a bad value
 #     fails in that entry point's spec (teardown.yml, site.yml, and pull, runtime_triton,
@@ -125,6 +128,19 @@ tr -s ' \n' ' ' <"$WORK/plan.log" >"$WORK/plan.txt"
 grep -qF "tensor_parallel_size 4: the largest size up to the 4 GPU(s) (machine type A6000x4" "$WORK/plan.txt" \
   || { cat "$WORK/plan.log"; fail "the plan does not explain tensor_parallel_size"; }
 ok "$(grep -o 'tensor_parallel_size 4: [^;]*' "$WORK/plan.txt" | head -1)"
+
+echo "== 7b. machine types are the contract's llmserve_machine_types: a user's type is used, a bad entry named"
+preflight "$WORK/own-type.log" -e model=mixtral -e triton_vllm_runtime=triton -e model_repo_machine_type=L40Sx4 \
+  -e '{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4, "gpu_memory_gib": 44.99, "gpu_name": "NVIDIA L40S"}}}'
+tr -s ' \n' ' ' <"$WORK/own-type.log" | grep -qF "GPUs: machine type L40Sx4 (model_repo_machine_type)" \
+  || { cat "$WORK/own-type.log"; fail "the user's machine type was not used"; }
+ok "a machine type added through llmserve_machine_types plans 4 GPUs"
+site_fails "$WORK/bad-type.log" -e model=mixtral -e triton_vllm_runtime=triton -e model_repo_machine_type=L40Sx4 \
+  -e '{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4}}}'
+has "$WORK/bad-type.log" "llmserve_machine_types['L40Sx4'] lacks gpu_memory_gib"
+site_fails "$WORK/old-file.log" -e provision_hardware_vars_file=/srv/hardware.yml
+has "$WORK/old-file.log" "provision_hardware_vars_file -> llmserve_machine_types"
+ok "an entry without gpu_memory_gib and the retired provision_hardware_vars_file refused, naming llmserve_machine_types"
 
 echo "== 8. entry points called with tasks_from check their argument spec"
 # Ansible validates meta/argument_specs.yml only for the entry point named exactly as

@@ -36,8 +36,8 @@ fail() { printf 'FAIL %s\n' "$*" >&2; exit 1; }
 check() { printf '\n--- %s\n' "$*"; }
 recap_changed() { sed -n 's/^localhost .*changed=\([0-9]*\).*/\1/p' "$1" | tail -1; }
 
-[ -f roles/model_repo/vars/hardware.yml ] ||
-  fail "roles/model_repo/vars/hardware.yml (machine types, model_repo role) is missing"
+grep -q '^llmserve_machine_types:' roles/llmserve/defaults/main.yml ||
+  fail "llmserve_machine_types (machine types, the contract role llmserve) is missing"
 
 ssh-keygen -q -t ed25519 -N '' -C llmserve-e2e -f "$T/id_ed25519"
 WORK="$T/work"
@@ -94,6 +94,20 @@ PAPERSPACE_API_KEY=$CANARY run bad-type playbooks/provision.yml -e @"$T/vars.yml
 expect_fail bad-type "Unknown machine type 'Z9000x3'" "provision_machine_type" "A6000x4"
 [ ! -e "$WORK" ] || fail "bad-type: the work directory was created"
 pass "clear error naming provision_machine_type; no work directory, no terraform run"
+
+check "machine types come from the contract's llmserve_machine_types (nothing run)"
+OWN_TYPE='{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4, "gpu_memory_gib": 44.99}}}'
+run own-type playbooks/provision.yml -e @"$T/vars.yml" -e "$OWN_TYPE" -e provision_machine_type=L40Sx4
+# accepted: the run goes on to the next check (the API key, absent here)
+expect_fail own-type "No Paperspace API key"
+PAPERSPACE_API_KEY=$CANARY run bad-entry playbooks/provision.yml -e @"$T/vars.yml" \
+  -e '{"llmserve_machine_types": {"L40Sx4": {"gpu_count": 4}}}' -e provision_machine_type=L40Sx4
+expect_fail bad-entry "llmserve_machine_types['L40Sx4'] is {\"gpu_count\": 4}" "gpu_memory_gib"
+PAPERSPACE_API_KEY=$CANARY run old-file playbooks/provision.yml -e @"$T/vars.yml" \
+  -e provision_hardware_vars_file=/srv/hardware.yml
+expect_fail old-file "provision_hardware_vars_file -> llmserve_machine_types"
+[ ! -e "$WORK" ] || fail "machine types: the work directory was created"
+pass "a type added to llmserve_machine_types is accepted; an entry without gpu_memory_gib and provision_hardware_vars_file are refused, naming llmserve_machine_types"
 
 check "bad input: the model does not fit the machine type (model_repo preflight; nothing run)"
 PAPERSPACE_API_KEY=$CANARY run no-fit playbooks/provision.yml -e @"$T/vars.yml" \
@@ -161,7 +175,7 @@ assert h["ansible_user"] == "paperspace" and h["ansible_ssh_private_key_file"] =
 assert h["machine_type"] == "A6000x4" and h["nvidia_driver_preinstalled"] is False, h
 p = h["llmserve_provisioned"]
 assert p["machine_id"] == machine_id, (p, machine_id)
-assert (p["gpu_count"], p["gpu_memory_gib"]) == (4, 47.99), p  # from model_repo hardware.yml
+assert (p["gpu_count"], p["gpu_memory_gib"]) == (4, 47.99), p  # from llmserve_machine_types
 EOF
 pass "state has the machine; inventory names it with the Terraform machine_id and hardware data"
 [ "$(stat -c %a "$WORK")" = 700 ] || fail "work directory is not 0700"

@@ -211,8 +211,8 @@ def test_stub_is_provider_free(stub):
 
 
 def test_machine_type_presets_exist_in_hardware_data():
-    hardware = yaml.safe_load((ROOT / "roles/model_repo/vars/hardware.yml").read_text())
-    types = hardware["__model_repo_machine_types"]
+    contract = yaml.safe_load((ROOT / "roles/llmserve/defaults/main.yml").read_text())
+    types = contract["llmserve_machine_types"]
     for name in ("A6000x4", "A100-80Gx8", "H100x8"):
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*(x[0-9]+)?", name)
         assert types[name]["gpu_count"] in (4, 8)

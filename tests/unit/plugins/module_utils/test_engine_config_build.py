@@ -19,12 +19,12 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_confi
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
     PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
-with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
-    HARDWARE = yaml.safe_load(_fh)
+with open(os.path.join(ROOT, "roles/llmserve/defaults/main.yml")) as _fh:
+    MACHINE_TYPES = yaml.safe_load(_fh)["llmserve_machine_types"]
 
 
 def machine(name):
-    m = HARDWARE["__model_repo_machine_types"][name]
+    m = MACHINE_TYPES[name]
     return {"gpu_count": m["gpu_count"], "gpu_memory_bytes": m["gpu_memory_gib"] * GIB}
 
 
@@ -138,10 +138,7 @@ def test_concurrency_raises_the_kv_need():
 def test_given_tp_is_fit_checked_without_a_gpu_count():
     # Per-GPU memory known (model_repo_gpu_memory_gib) but no GPU count: the TP the user gives
     # is what gets checked, and a TP too small for the weights fails with the numbers.
-    mem = {
-        "gpu_memory_bytes": HARDWARE["__model_repo_machine_types"]["A6000x4"]["gpu_memory_gib"]
-        * GIB
-    }
+    mem = {"gpu_memory_bytes": MACHINE_TYPES["A6000x4"]["gpu_memory_gib"] * GIB}
     ok = build(
         "llama3-70b", PRESETS, "triton", "24.05", engine_args={"tensor_parallel_size": 4}, **mem
     )

@@ -13,8 +13,8 @@ from ansible_collections.llmserve.triton.plugins.module_utils._gpu_specs import 
 )
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
-    HARDWARE = yaml.safe_load(_fh)
+with open(os.path.join(ROOT, "roles/llmserve/defaults/main.yml")) as _fh:
+    MACHINE_TYPES = yaml.safe_load(_fh)["llmserve_machine_types"]
 
 
 def test_every_entry_is_complete():
@@ -26,8 +26,8 @@ def test_every_entry_is_complete():
 
 
 def test_machine_types_and_gpu_specs_agree():
-    # model_repo's Paperspace machine types name GPUs of the table, with the same memory.
-    machine_types = HARDWARE["__model_repo_machine_types"]
+    # The contract's Paperspace machine types name GPUs of the table, with the same memory.
+    machine_types = MACHINE_TYPES
     for name, m in machine_types.items():
         assert m["gpu_name"] in GPU_SPECS, name
         assert GPU_SPECS[m["gpu_name"]]["memory_gib"] == m["gpu_memory_gib"], name

@@ -27,8 +27,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_confi
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 with open(os.path.join(ROOT, "roles/model_repo/vars/presets.yml")) as _fh:
     PRESETS = yaml.safe_load(_fh)["__model_repo_presets"]
-with open(os.path.join(ROOT, "roles/model_repo/vars/hardware.yml")) as _fh:
-    MACHINES = yaml.safe_load(_fh)["__model_repo_machine_types"]
+# The contract's machine types (role llmserve), the table the model_repo preflight passes.
+with open(os.path.join(ROOT, "roles/llmserve/defaults/main.yml")) as _fh:
+    MACHINES = yaml.safe_load(_fh)["llmserve_machine_types"]
 # The shape of the llmserve_gpu fact that gpu_facts publishes on an 8 x H100 host.
 SMI_H100X8 = {
     "present": True,
@@ -82,6 +83,65 @@ def test_gpu_input_errors_name_the_variable(args, expected):
     with pytest.raises(ConfigError) as err:
         resolve_gpus(*args)
     assert expected in str(err.value)
+
+
+def test_unknown_machine_type_points_at_the_contract_table():
+    with pytest.raises(ConfigError) as err:
+        resolve_gpus(0, 0, "A6000x9", MACHINES)
+    assert "use one of A6000, A6000x2, A6000x4" in str(err.value)
+    assert "(llmserve_machine_types), add it there" in str(err.value)
+
+
+def test_a_user_added_machine_type_is_used():
+    types = dict(MACHINES, L40Sx2={"gpu_count": "2", "gpu_memory_gib": 44.99})
+    gpus = resolve_gpus(0, 0, "L40Sx2", types)
+    assert (gpus["count"], gpus["memory_gib"], gpus["name"]) == (2, 44.99, None)
+    assert gpus["origin"] == "machine type L40Sx2 (model_repo_machine_type)"
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ({"gpu_count": 2}, ["llmserve_machine_types['mine'] lacks gpu_memory_gib"]),
+        ({"gpu_memory_gib": 40}, ["llmserve_machine_types['mine'] lacks gpu_count"]),
+        ({"gpu_name": "NVIDIA L40S"}, ["lacks gpu_count and gpu_memory_gib"]),
+        ({}, ["lacks gpu_count and gpu_memory_gib"]),
+        (
+            {"gpu_count": 1.5, "gpu_memory_gib": 0},
+            [
+                "llmserve_machine_types['mine'].gpu_count must be a whole number of GPUs",
+                "llmserve_machine_types['mine'].gpu_memory_gib must be a positive number",
+            ],
+        ),
+        (
+            {"gpu_count": 0, "gpu_memory_gib": 40},
+            ["gpu_count must be a whole number of GPUs, at least 1"],
+        ),
+        ({"gpu_count": "two", "gpu_memory_gib": "lots"}, ["got 'two'", "got 'lots'"]),
+        ({"gpu_count": True, "gpu_memory_gib": 40}, ["gpu_count must be a whole number"]),
+        ({"gpu_count": 2, "gpu_memory_gib": 40, "gpu_name": 7}, ["gpu_name must be a string"]),
+        ("4 x L40S", ["llmserve_machine_types['mine'] must be a mapping with gpu_count"]),
+    ],
+)
+def test_a_bad_machine_type_entry_names_llmserve_machine_types(entry, expected):
+    with pytest.raises(ConfigError) as err:
+        resolve_gpus(0, 0, "mine", {"mine": entry})
+    for text in expected:
+        assert text in str(err.value)
+
+
+def test_machine_types_must_be_a_mapping():
+    with pytest.raises(ConfigError) as err:
+        resolve_gpus(0, 0, "A6000", ["A6000"])
+    assert "llmserve_machine_types must be a mapping" in str(err.value)
+
+
+def test_a_bad_entry_of_another_type_does_not_matter():
+    # Only the entry asked for is read: a broken type elsewhere in the table is not this
+    # plan's business (the explicit GPU count and nvidia-smi do not read the table at all).
+    types = dict(MACHINES, broken={"gpu_count": 2})
+    assert resolve_gpus(0, 0, "A6000x4", types)["count"] == 4
+    assert resolve_gpus(0, 0, "", types, SMI_H100X8)["count"] == 8
 
 
 def test_tensor_parallel_reasons_and_engine_arg_origins():
