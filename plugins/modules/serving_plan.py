@@ -357,8 +357,8 @@ server:
           C(_serving_container) from the role's settings in O(runtime_choice)); null for the CPU
           runtimes. No secret is in it - the environment refuses tokens, the Hugging Face token
           is a 0600 file in the mounted Hugging Face home.
-        - Also C(pull_log), C(pull_timeout), C(pull_progress_interval), C(state_dir) and
-          C(hf_home), as in the runtime choice's C(container).
+        - Also C(pull_log), C(pull_timeout), C(pull_progress_interval), C(pull_retries),
+          C(state_dir) and C(hf_home), as in the runtime choice's C(container).
       returned: success
       type: dict
       contains:

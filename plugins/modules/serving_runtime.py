@@ -226,6 +226,9 @@ container:
     pull_progress_interval:
       description: Seconds between pull progress lines.
       type: int
+    pull_retries:
+      description: Polls of the pull job - one a progress interval up to the timeout, and one more.
+      type: int
     state_dir:
       description: State folder of the container runtimes (pull logs, model-control answers).
       type: str
