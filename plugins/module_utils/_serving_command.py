@@ -6,8 +6,9 @@
 
 Input: the runtime, the server settings of the serving role (``server``, validated by
 validate_server; it travels in the fact llmserve_runtime_choice) and the plan's model part
-(name, hf_id, vllm_cli_args, repository). Output: {argv, entrypoint, ports, endpoint}, part of
-the fact llmserve_serving_plan. Pure functions.
+(name, hf_id, vllm_cli_args, repository). Output: {argv, entrypoint, ports, endpoint,
+container}, part of the fact llmserve_serving_plan; ``container`` (runtimes triton and vllm,
+else null) is _serving_container's. Pure functions.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +16,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 import os
+
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_container import (
+    CONTAINER_RUNTIMES,
+    container,
+    validate_container,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_container import (
+    VARIABLES as CONTAINER_VARIABLES,
+)
 
 TRITON_PORTS = ("triton_http_port", "triton_grpc_port", "triton_metrics_port")
 VLLM_API_SERVER = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
@@ -29,41 +39,53 @@ TRITON_MODEL_CONTROL = [
     "--exit-on-error=false",
     "--strict-readiness=false",
 ]
-DEFAULTS = {
-    "triton_http_port": 8000,
-    "triton_grpc_port": 8001,
-    "triton_metrics_port": 8002,
-    "triton_repository_mount": "/models",
-    "triton_extra_args": [],
-    "triton_cpu_host": "127.0.0.1",
-    "triton_cpu_dir": "/opt/llmserve/triton-cpu",
-    "vllm_port": 8000,
-    "vllm_extra_args": [],
-    "cpu_host": "127.0.0.1",
-    "cpu_port": 8000,
-    "cpu_venv": "/opt/llmserve/vllm-cpu",
-    "cpu_extra_args": [],
-    "container_network": "host",
-    "container_expose": False,
-}
-# The serving role's variable behind each setting, for messages.
+# The setting -> the serving role's variable behind it (tasks/select_runtime.yml passes every
+# one; the role's defaults are the only defaults), for messages. The container settings
+# (runtimes triton and vllm) are _serving_container's.
 VARIABLES = {
     "triton_http_port": "triton_vllm_triton_http_port",
     "triton_grpc_port": "triton_vllm_triton_grpc_port",
     "triton_metrics_port": "triton_vllm_triton_metrics_port",
+    "triton_repository_mount": "triton_vllm_triton_repository_mount",
     "triton_extra_args": "triton_vllm_triton_extra_args",
+    "triton_cpu_host": "triton_vllm_triton_cpu_host",
+    "triton_cpu_dir": "llmserve_triton_cpu_dir",
     "vllm_port": "triton_vllm_vllm_port",
     "vllm_extra_args": "triton_vllm_vllm_extra_args",
+    "cpu_host": "triton_vllm_cpu_host",
     "cpu_port": "triton_vllm_cpu_port",
+    "cpu_venv": "triton_vllm_cpu_venv",
     "cpu_extra_args": "triton_vllm_cpu_extra_args",
+    "container_network": "triton_vllm_container_network",
+    "container_expose": "triton_vllm_container_expose",
 }
+VARIABLES.update(CONTAINER_VARIABLES)
 
 
-def validate_server(server):
-    """Return (settings with defaults, [errors]); each error names the serving role's variable."""
-    settings = dict(DEFAULTS)
-    settings.update({k: v for k, v in (server or {}).items() if v is not None})
+def validate_server(server, runtime=None):
+    """Return (settings, [errors]); each error names the serving role's variable.
+
+    Every setting must be there (the role passes them all; the role's defaults are the only
+    defaults). The container settings are checked for ``runtime`` triton or vllm only.
+    """
+    server = dict(server or {})
+    missing = [k for k in VARIABLES if k not in server]
+    unknown = sorted(k for k in server if k not in VARIABLES)
     errors = []
+    if missing:
+        errors.append(
+            "the server settings lack %s: pass every setting, as the select_runtime entry "
+            "point of llmserve.triton.triton_vllm does"
+            % ", ".join("%s (%s)" % (k, VARIABLES[k]) for k in missing)
+        )
+    if unknown:
+        errors.append(
+            "unknown server settings %s: use the keys %s"
+            % (", ".join(unknown), ", ".join(sorted(VARIABLES)))
+        )
+    if errors:
+        return server, errors
+    settings = server
     for key in (
         "triton_http_port",
         "triton_grpc_port",
@@ -100,6 +122,8 @@ def validate_server(server):
             "triton_vllm_container_network must be host or bridge, got %r"
             % settings["container_network"]
         )
+    if runtime in CONTAINER_RUNTIMES:
+        errors += validate_container(settings, runtime)
     return settings, errors
 
 
@@ -154,14 +178,15 @@ def _openai_endpoint(runtime, name, host, port):
 
 
 def command(runtime, settings, plan, triton_cpu_paths=None):
-    """The server command of ``runtime`` for ``plan``: {argv, entrypoint, ports, endpoint}.
+    """The server command of ``runtime`` for ``plan``: {argv, entrypoint, ports, endpoint,
+    container}.
 
     ``settings`` come from validate_server; ``triton_cpu_paths`` ({tritonserver,
     backend_directory}) from the triton_cpu layout (_triton_cpu.layout_paths).
     """
     s = settings
     name = plan["name"]
-    out = {"entrypoint": None, "ports": []}
+    out = {"entrypoint": None, "ports": [], "container": None}
     if runtime == "triton":
         inside, published = _container_bind(s)
         out["argv"] = (
@@ -215,4 +240,6 @@ def command(runtime, settings, plan, triton_cpu_paths=None):
         out["endpoint"] = _openai_endpoint(
             runtime, name, connect_host(s["cpu_host"]), s["cpu_port"]
         )
+    if runtime in CONTAINER_RUNTIMES:
+        out["container"] = container(runtime, s, plan, out["ports"])
     return out

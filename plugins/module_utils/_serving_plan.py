@@ -10,9 +10,11 @@
              resolve_model, model_facts, merge (preset, hardware, override) + validation,
              decide_tensor_parallel (why tensor_parallel_size is what it is), memory fit
         -> repository_models     config.pbtxt + model.json texts (_model_repo.render_model)
-        -> server                the argv, container entrypoint/ports and endpoint
-                                 (_serving_command.command, from the serving role's settings
-                                 in llmserve_runtime_choice.server)
+        -> server                the argv, container entrypoint/ports, endpoint and, for
+                                 the container runtimes, the container (image, devices,
+                                 mounts, environment: _serving_container) - from the
+                                 serving role's settings in llmserve_runtime_choice.server
+                                 (_serving_command.command)
         -> plan + digest         the fact llmserve_serving_plan
 
 Writers (triton_model_repo) write the texts of the plan; the serving role starts what it
@@ -35,10 +37,14 @@ from ansible_collections.llmserve.triton.plugins.module_utils._serving_command i
     command,
     validate_server,
 )
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_container import (
+    CONTAINER_RUNTIMES,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import layout_paths
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
     build,
+    resolve_model,
 )
 
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:%s-vllm-python-py3"
@@ -202,6 +208,14 @@ def container(runtime, triton_release=None, vllm_image_tag=None):
     return {"tag": None, "image": None, "triton_release": None}
 
 
+def _is_demo(model, presets):
+    """Whether ``model`` is a demo preset (built on the host; an unknown model is build's error)."""
+    try:
+        return bool(resolve_model(model, presets).get("demo"))
+    except ConfigError:
+        return False
+
+
 def repository_models(config, parameters=None):
     """The model repository entries of the plan, texts rendered once."""
     spec = {
@@ -266,7 +280,7 @@ def build_plan(
         )
     settings = layout = None
     if choice.get("server") is not None:
-        settings, server_errors = validate_server(choice["server"])
+        settings, server_errors = validate_server(choice["server"], runtime)
         errors += server_errors
         if runtime == "triton_cpu" and choice.get("triton_cpu"):
             minor = choice["triton_cpu"]["python_minor"]
@@ -281,6 +295,12 @@ def build_plan(
             "the triton_cpu runtime needs its layout (the Python-backend environment of the "
             "models): choose the runtime first with the select_runtime entry point of "
             "llmserve.triton.triton_vllm (the fact llmserve_runtime_choice)"
+        )
+    if runtime in CONTAINER_RUNTIMES and _is_demo(model, presets):
+        errors.append(
+            "The demo model is built on the host for the CPU runtimes (triton_cpu, vllm_cpu) "
+            "only. For the %s runtime set `model` to a preset (llama3-70b, llama3-8b, mixtral) "
+            "or a Hugging Face model id" % runtime
         )
     try:
         config = build(

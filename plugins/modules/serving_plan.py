@@ -344,10 +344,78 @@ repository:
 server:
   description:
     - The server command - C(argv), C(entrypoint) (container runtime vllm), C(ports) (published
-      container ports) and C(endpoint) (C(runtime), C(kind), C(model), C(http_url), C(grpc_url),
-      C(metrics_url), C(openai_url)); null without server settings in O(runtime_choice).
+      container ports), C(endpoint) (C(runtime), C(kind), C(model), C(http_url), C(grpc_url),
+      C(metrics_url), C(openai_url)) and C(container); null without server settings in
+      O(runtime_choice).
   returned: success
   type: dict
+  contains:
+    container:
+      description:
+        - For the container runtimes C(triton) and C(vllm), what the serving role hands to
+          C(community.docker.docker_container) as it is (made by the module utility
+          C(_serving_container) from the role's settings in O(runtime_choice)); null for the CPU
+          runtimes. No secret is in it - the environment refuses tokens, the Hugging Face token
+          is a 0600 file in the mounted Hugging Face home.
+        - Also C(pull_log), C(pull_timeout), C(pull_progress_interval), C(pull_retries),
+          C(state_dir) and C(hf_home), as in the runtime choice's C(container).
+      returned: success
+      type: dict
+      contains:
+        image:
+          description: The serving image.
+          type: str
+          sample: nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3
+        name:
+          description: The container name.
+          type: str
+          sample: triton
+        pull:
+          description: Pull policy - C(missing), C(always) or C(never).
+          type: str
+        network:
+          description: C(host) or C(bridge).
+          type: str
+        published_ports:
+          description: The published ports (C(bridge) only), on 127.0.0.1 unless exposed.
+          type: list
+          elements: str
+          sample: ["127.0.0.1:8000:8000"]
+        device_requests:
+          description:
+            - Docker device requests of C(triton_vllm_container_gpus) - none, all (C(count -1)),
+              a count, or C(device_ids) for a list of indexes/UUIDs.
+          type: list
+          elements: dict
+          sample: [{driver: nvidia, count: -1, capabilities: [[gpu]]}]
+        shm_size:
+          description: Size of C(/dev/shm) in bytes.
+          type: str
+          sample: "10995116278"
+        ulimits:
+          description: Ulimits as C(name:soft:hard).
+          type: list
+          elements: str
+        volumes:
+          description:
+            - The model repository read-only (C(triton)), the Hugging Face home read-write, and
+              a model given as a local folder read-only at its own path.
+          type: list
+          elements: str
+        env:
+          description: C(HF_HOME) and C(triton_vllm_container_env) (no tokens).
+          type: dict
+        labels:
+          description:
+            - C(llmserve.triton.runtime), and C(llmserve.triton.model) for C(vllm) (a new
+              model recreates that container; Triton switches models without a restart).
+          type: dict
+        restart_policy:
+          description: Docker restart policy.
+          type: str
+        state:
+          description: C(started) or C(present).
+          type: str
 repository_models:
   description: Repository entries - C(name), C(model), C(version), C(config_pbtxt), C(model_json).
   returned: success

@@ -48,9 +48,15 @@ options:
   server:
     description:
       - The serving role's server settings (ports, bind addresses, extra flags, venv and layout
-        paths; keys of C(_serving_command.DEFAULTS)), validated here before any host change and
-        returned in the choice, from which M(llmserve.triton.serving_plan) builds the server
-        command. Omitted, the choice has none and the plan no server command.
+        paths, and for the container runtimes the images, container names, GPUs, C(/dev/shm)
+        size, ulimits, environment, Hugging Face homes, pull policy and timeouts, state and
+        restart policy), validated here before any host change and returned in the choice,
+        from which M(llmserve.triton.serving_plan) builds the server command and container.
+      - Every key of C(_serving_command.VARIABLES) is required (the role's select_runtime
+        entry point passes them all from its variables, whose defaults are the only ones);
+        a missing or unknown key is an error naming the role variable. The container settings
+        are checked only when the chosen runtime is C(triton) or C(vllm).
+      - Omitted, the choice has none and the plan no server command.
     type: dict
   gpu_count:
     description: NVIDIA GPUs that answered C(nvidia-smi) (M(llmserve.triton.gpu_facts)).
@@ -186,6 +192,49 @@ host:
   description: What the choice read from the host (gpu_count, nvidia_pci_devices, docker, arch).
   returned: always
   type: dict
+server:
+  description: The validated O(server) settings; null without O(server).
+  returned: always
+  type: dict
+container:
+  description:
+    - For the container runtimes (C(triton), C(vllm)) with O(server), what the image pull needs
+      before any model is planned (the role's C(pull) entry point reads it); null otherwise.
+      The serving plan's C(server.container) holds the same keys and the container settings.
+  returned: always
+  type: dict
+  contains:
+    image:
+      description:
+        - The serving image, C(<triton_image>:<release>-<variant>) or C(<vllm_image>:<tag>).
+      type: str
+      sample: nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3
+    name:
+      description: The container name.
+      type: str
+      sample: triton
+    pull:
+      description: Pull policy - C(missing), C(always) or C(never).
+      type: str
+    pull_log:
+      description: Where the background C(docker pull) writes its output.
+      type: str
+      sample: /var/lib/llmserve/containers/pull-triton.log
+    pull_timeout:
+      description: Seconds the pull may take.
+      type: int
+    pull_progress_interval:
+      description: Seconds between pull progress lines.
+      type: int
+    pull_retries:
+      description: Polls of the pull job - one a progress interval up to the timeout, and one more.
+      type: int
+    state_dir:
+      description: State folder of the container runtimes (pull logs, model-control answers).
+      type: str
+    hf_home:
+      description: Hugging Face home on the host (mounted into the container).
+      type: str
 """
 
 import os
@@ -195,6 +244,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_command import (
     validate_server,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_container import (
+    CONTAINER_RUNTIMES,
+    pull_spec,
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_runtime import (
     RuntimeChoiceError,
@@ -338,7 +391,14 @@ def main():
         module.fail_json(msg=str(exc), host=host)
     if choice["runtime"] != "triton_cpu":
         plan = None
-    facts = dict(choice, triton_cpu=plan, host=host, server=server)
+    container = None
+    if server is not None and choice["runtime"] in CONTAINER_RUNTIMES:
+        # The container settings count for the container runtimes only.
+        server, errors = validate_server(p["server"], choice["runtime"])
+        if errors:
+            module.fail_json(msg="; ".join(errors), errors=errors, host=host)
+        container = pull_spec(choice["runtime"], server)
+    facts = dict(choice, triton_cpu=plan, host=host, server=server, container=container)
     module.exit_json(changed=False, ansible_facts={"llmserve_runtime_choice": facts}, **facts)
 
 

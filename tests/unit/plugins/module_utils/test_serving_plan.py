@@ -13,6 +13,7 @@ from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import
 from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import (
     plan as repo_plan,
 )
+from ansible_collections.llmserve.triton.plugins.module_utils._serving_command import VARIABLES
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_plan import (
     build_plan,
     container,
@@ -38,6 +39,12 @@ SMI_H100X8 = {
     "gpus": [{"index": i, "name": "NVIDIA H100 80GB HBM3"} for i in range(8)],
 }
 REPO = "/opt/llmserve/model_repository"
+ROLE_DEFAULTS = {}
+for _role in ("llmserve", "triton_vllm"):
+    with open(os.path.join(ROOT, "roles", _role, "defaults", "main.yml")) as _fh:
+        ROLE_DEFAULTS.update(yaml.safe_load(_fh))
+# The server settings as the serving role's select_runtime passes them: every one, defaults.
+SERVER = {key: ROLE_DEFAULTS[variable] for key, variable in VARIABLES.items()}
 
 
 def plan_for(model="mixtral", runtime="triton", gpus=None, **kw):
@@ -249,17 +256,18 @@ def test_the_plan_carries_the_server_command_of_the_runtime_choice():
         "runtime": "triton_cpu",
         "reason": "no NVIDIA GPU; NVIDIA's vLLM backend can be had",
         "triton_cpu": {"python_minor": "3.11"},
-        "server": {"triton_cpu_dir": "/srv/tcpu", "triton_http_port": 9000},
+        "server": dict(SERVER, triton_cpu_dir="/srv/tcpu", triton_http_port=9000),
     }
     plan = plan_for("demo", runtime="triton_cpu", runtime_choice=choice, execution_env_path=None)
     assert plan["server"]["argv"][0] == "/srv/tcpu/server/pytriton/tritonserver/bin/tritonserver"
     assert plan["server"]["endpoint"]["http_url"] == "http://127.0.0.1:9000"
+    assert plan["server"]["container"] is None
     # The models run with the stub environment of that same layout.
     assert '"/srv/tcpu/stub-env"' in plan["repository_models"][0]["config_pbtxt"]
     other = plan_for(
         "demo",
         runtime="triton_cpu",
-        runtime_choice=dict(choice, server={"triton_cpu_dir": "/srv/tcpu"}),
+        runtime_choice=dict(choice, server=dict(SERVER, triton_cpu_dir="/srv/tcpu")),
         execution_env_path=None,
     )
     assert other["digest"] != plan["digest"]  # the port is part of the plan
@@ -267,6 +275,52 @@ def test_the_plan_carries_the_server_command_of_the_runtime_choice():
         plan_for("demo", runtime="vllm_cpu", runtime_choice=choice)
     assert "llmserve_runtime_choice chose triton_cpu" in str(err.value)
     assert plan_for("demo", runtime="vllm_cpu")["server"] is None  # no settings, no command
+    # A hand-made choice passes every setting: the role's defaults are the only ones.
+    with pytest.raises(ConfigError) as err:
+        plan_for(
+            "demo",
+            runtime="triton_cpu",
+            runtime_choice=dict(choice, server={"triton_cpu_dir": "/srv/tcpu"}),
+            execution_env_path=None,
+        )
+    assert "the server settings lack triton_http_port (triton_vllm_triton_http_port)" in str(
+        err.value
+    )
+
+
+def test_the_plan_carries_the_container_of_a_container_runtime():
+    choice = {"runtime": "triton", "reason": "set", "server": dict(SERVER, container_gpus=[0, 1])}
+    a6000 = resolve_gpus(0, 0, "A6000x4", MACHINES)
+    plan = plan_for("llama3-8b", runtime="triton", runtime_choice=choice, gpus=a6000)
+    container_part = plan["server"]["container"]
+    assert container_part["image"] == "nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3"
+    assert container_part["device_requests"][0]["device_ids"] == ["0", "1"]
+    assert container_part["volumes"][0] == REPO + ":/models:ro"
+    other = plan_for(
+        "llama3-8b", runtime="triton", runtime_choice=dict(choice, server=dict(SERVER)), gpus=a6000
+    )
+    assert other["digest"] != plan["digest"]  # the container is part of the plan
+    # The container settings are checked with the plan, naming the variable.
+    with pytest.raises(ConfigError) as err:
+        plan_for(
+            "llama3-8b",
+            runtime="triton",
+            runtime_choice=dict(choice, server=dict(SERVER, container_env={"HF_TOKEN": "x"})),
+            gpus=a6000,
+        )
+    assert "triton_vllm_container_env must not hold tokens (HF_TOKEN)" in str(err.value)
+
+
+@pytest.mark.parametrize("runtime", ["triton", "vllm"])
+def test_the_demo_model_is_refused_on_a_container_runtime(runtime):
+    for gpus in (resolve_gpus(0, 0, "A6000x4", MACHINES), None):  # also with other errors
+        with pytest.raises(ConfigError) as err:
+            plan_for("demo", runtime=runtime, vllm_image_tag="v0.32.0", gpus=gpus)
+        assert err.value.errors[0] == (
+            "The demo model is built on the host for the CPU runtimes (triton_cpu, vllm_cpu) "
+            "only. For the %s runtime set `model` to a preset (llama3-70b, llama3-8b, mixtral) "
+            "or a Hugging Face model id" % runtime
+        )
 
 
 def test_a_benchmark_sweep_point_is_a_layer_of_its_own():
