@@ -143,112 +143,42 @@ nvidia_smi_path:
   sample: /usr/bin/nvidia-smi
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.llmserve.triton.plugins.module_utils._nvidia_smi import (
-    OPTIONAL_FIELDS,
-    QUERY_FIELDS,
-    NvidiaSmiParseError,
-    build_fact,
-    failure_reason,
-    invalid_field,
-    is_nvidia_display_device,
-    parse_cuda_version,
-    parse_driver_version,
-    parse_query,
-    query_command,
+from ansible_collections.llmserve.triton.plugins.module_utils._gpu_probe import (
+    SYSFS_PCI,
+    TIMEOUT,
+    probe,
 )
-
-_EXTRA_DIRS = ["/usr/bin", "/usr/local/nvidia/bin", "/usr/lib/wsl/lib"]
-
-
-def _read(path):
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
-def nvidia_pci_devices(sysfs_path):
-    """PCI addresses of NVIDIA display devices under a sysfs devices directory."""
-    try:
-        names = sorted(os.listdir(sysfs_path))
-    except OSError:
-        return []
-    return [
-        name
-        for name in names
-        if is_nvidia_display_device(
-            _read(os.path.join(sysfs_path, name, "vendor")),
-            _read(os.path.join(sysfs_path, name, "class")),
-        )
-    ]
-
-
-def _run(module, argv, timeout):
-    # coreutils timeout: a GPU that fell off the bus can hang nvidia-smi for minutes.
-    return module.run_command(["timeout", str(timeout)] + argv)
-
-
-def gather(module, binary, timeout):
-    """Run nvidia-smi; return (fact, error) where error is a parse failure message or None."""
-    fields = list(QUERY_FIELDS)
-    while True:
-        argv = query_command(binary, fields)
-        rc, out, err = _run(module, argv, timeout)
-        dropped = invalid_field(out + err) if rc != 0 else None
-        if dropped not in OPTIONAL_FIELDS or dropped not in fields:
-            break
-        fields.remove(dropped)
-    if rc == 124:
-        return build_fact(reason="nvidia-smi did not answer within %ss" % timeout), None
-    rc_plain, banner, dummy = _run(module, [binary], timeout)
-    if rc_plain != 0:
-        banner = ""
-    cuda, driver = parse_cuda_version(banner), parse_driver_version(banner)
-    if rc != 0:
-        reason = failure_reason(rc, out, err)
-        return build_fact(cuda_version=cuda, driver_version=driver, reason=reason), None
-    try:
-        gpus = parse_query(out, fields)
-    except NvidiaSmiParseError as exc:
-        return None, "cannot parse the output of %s: %s" % (" ".join(argv), exc)
-    reason = "" if gpus else "nvidia-smi listed no GPU"
-    return build_fact(gpus, cuda_version=cuda, driver_version=driver, reason=reason), None
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             nvidia_smi_path=dict(type="path"),
-            sysfs_pci_path=dict(type="path", default="/sys/bus/pci/devices"),
-            timeout=dict(type="int", default=60),
+            sysfs_pci_path=dict(type="path", default=SYSFS_PCI),
+            timeout=dict(type="int", default=TIMEOUT),
         ),
         supports_check_mode=True,
     )
-    pci = nvidia_pci_devices(module.params["sysfs_pci_path"])
-    binary = module.params["nvidia_smi_path"]
-    if binary and not os.access(binary, os.X_OK):
-        binary = None
-        missing = "%s is not an executable file" % module.params["nvidia_smi_path"]
-    elif not binary:
-        binary = module.get_bin_path("nvidia-smi", opt_dirs=_EXTRA_DIRS)
-        missing = "nvidia-smi not found in PATH (no NVIDIA driver installed)"
-    if binary:
-        fact, error = gather(module, binary, module.params["timeout"])
-        if error:
-            module.fail_json(msg=error, nvidia_pci_devices=pci, nvidia_smi_path=binary)
-    else:
-        fact = build_fact(reason=missing)
-    if not fact["present"] and pci:
-        fact["reason"] += "; %d NVIDIA PCI device(s) present (%s)" % (len(pci), ", ".join(pci))
+    p = module.params
+    read = probe(
+        module.run_command,
+        module.get_bin_path,
+        p["nvidia_smi_path"],
+        p["sysfs_pci_path"],
+        p["timeout"],
+    )
+    if read["error"]:
+        module.fail_json(
+            msg=read["error"],
+            nvidia_pci_devices=read["nvidia_pci_devices"],
+            nvidia_smi_path=read["nvidia_smi_path"],
+        )
     module.exit_json(
         changed=False,
-        ansible_facts={"llmserve_gpu": fact},
-        nvidia_pci_devices=pci,
-        nvidia_smi_path=binary,
+        ansible_facts={"llmserve_gpu": read["fact"]},
+        nvidia_pci_devices=read["nvidia_pci_devices"],
+        nvidia_smi_path=read["nvidia_smi_path"],
     )
 
 

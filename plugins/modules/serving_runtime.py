@@ -59,9 +59,18 @@ options:
       - Omitted, the choice has none and the plan no server command.
     type: dict
   gpu_count:
-    description: NVIDIA GPUs that answered C(nvidia-smi) (M(llmserve.triton.gpu_facts)).
+    description:
+      - NVIDIA GPUs that answered C(nvidia-smi) (M(llmserve.triton.gpu_facts)).
+      - Ignored with O(read_gpus=true).
     type: int
     default: 0
+  read_gpus:
+    description:
+      - Read the host's GPUs here (C(nvidia-smi) and the PCI bus, as M(llmserve.triton.gpu_facts)
+        does) instead of taking O(gpu_count) and O(nvidia_pci_devices), and return them as the
+        fact C(llmserve_gpu) too (one module run instead of two).
+    type: bool
+    default: false
   nvidia_pci_devices:
     description: NVIDIA display devices on the PCI bus, with or without a driver.
     type: list
@@ -163,6 +172,12 @@ ansible_facts:
       description: The runtime choice.
       returned: always
       type: dict
+    llmserve_gpu:
+      description:
+        - The GPUs read with O(read_gpus=true), as M(llmserve.triton.gpu_facts) returns them
+          (present, count, gpus, reason, ...).
+      returned: when O(read_gpus=true)
+      type: dict
 runtime:
   description: The runtime to serve with.
   returned: always
@@ -242,6 +257,7 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._gpu_probe import probe
 from ansible_collections.llmserve.triton.plugins.module_utils._serving_command import (
     validate_server,
 )
@@ -323,6 +339,7 @@ def main():
             server=dict(type="dict"),
             gpu_count=dict(type="int", default=0),
             nvidia_pci_devices=dict(type="list", elements="str", default=[]),
+            read_gpus=dict(type="bool", default=False),
             force_cpu=dict(type="bool", default=False),
             triton_cpu=dict(
                 type="dict",
@@ -352,6 +369,14 @@ def main():
         server, errors = validate_server(p["server"])
         if errors:
             module.fail_json(msg="; ".join(errors), errors=errors)
+    gpu_facts = {}
+    if p["read_gpus"]:
+        read = probe(module.run_command, module.get_bin_path)
+        if read["error"]:
+            module.fail_json(msg=read["error"], nvidia_smi_path=read["nvidia_smi_path"])
+        gpu_facts = {"llmserve_gpu": read["fact"]}
+        p["gpu_count"] = read["fact"]["count"]
+        p["nvidia_pci_devices"] = read["nvidia_pci_devices"]
     host = {
         "gpu_count": p["gpu_count"],
         "nvidia_pci_devices": p["nvidia_pci_devices"],
@@ -399,7 +424,9 @@ def main():
             module.fail_json(msg="; ".join(errors), errors=errors, host=host)
         container = pull_spec(choice["runtime"], server)
     facts = dict(choice, triton_cpu=plan, host=host, server=server, container=container)
-    module.exit_json(changed=False, ansible_facts={"llmserve_runtime_choice": facts}, **facts)
+    module.exit_json(
+        changed=False, ansible_facts=dict(gpu_facts, llmserve_runtime_choice=facts), **facts
+    )
 
 
 if __name__ == "__main__":

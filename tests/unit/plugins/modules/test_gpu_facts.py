@@ -9,6 +9,7 @@ import stat
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.llmserve.triton.plugins.module_utils import _gpu_probe
 from ansible_collections.llmserve.triton.plugins.modules import gpu_facts
 
 FIX = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "nvidia_smi"))
@@ -177,7 +178,7 @@ def test_no_devices(tmp_path, capsys):
 
 def test_no_nvidia_smi(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(gpu_facts, "_EXTRA_DIRS", [str(tmp_path)])
+    monkeypatch.setattr(_gpu_probe, "EXTRA_DIRS", [str(tmp_path)])
     pci = pci_tree(tmp_path, {"0000:00:02.0": ("0x8086", "0x030000")})
     res = run(capsys, sysfs_pci_path=pci)
     fact = res["ansible_facts"]["llmserve_gpu"]
