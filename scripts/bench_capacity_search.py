@@ -119,17 +119,22 @@ def search(cfg, measure):
 METHODS = (("search", search), ("doubling", doubling), ("grid", grid))
 
 
+def _counting(measure, calls):
+    """measure() that appends every load it is asked for to calls."""
+
+    def counted(load):
+        calls.append(load)
+        return measure(load)
+
+    return counted
+
+
 def compare(name, measure_factory, cfg, truth):
     """Run every method with its own measure() (measure_factory() makes one); a row."""
     row = {"curve": name, "truth": truth}
     for label, method in METHODS:
         calls = []
-        measure = measure_factory()
-
-        def counted(load, measure=measure, calls=calls):
-            calls.append(load)
-            return measure(load)
-
+        counted = _counting(measure_factory(), calls)
         t0 = time.perf_counter()
         cap, _first = method(cfg, counted)
         row[label] = {"answer": cap, "points": len(calls), "ms": 1000 * (time.perf_counter() - t0)}
@@ -163,7 +168,7 @@ def print_rows(rows, spp):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--precision", type=float, default=0.05)
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--noise", type=float, default=0.03, help="relative std of the noisy runs")
