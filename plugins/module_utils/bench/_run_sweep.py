@@ -39,7 +39,9 @@ def goodput_slo(params, slos=None):
         if not params["slo"]:
             return None
         slos = slo_mod.parse_slo(params["slo"], default_error_rate=None)
-    return slo_mod.goodput_limits(slos) or None
+    limits = slo_mod.goodput_limits(slos)
+    # 2000, not 2000.0, on the command line
+    return {k: int(v) if float(v).is_integer() else v for k, v in limits.items()} or None
 
 
 def validate(params):
