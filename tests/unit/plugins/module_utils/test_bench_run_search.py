@@ -12,6 +12,7 @@ import os
 
 import pytest
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _capacity_plan as cp
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _render_report as rr
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _run_search as rsearch
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _run_sweep as rs
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo
@@ -352,3 +353,61 @@ def test_cost():
     assert rsearch.cost(None, {"usd_per_hour": 3.6})["usd_per_million_output_tokens"] is None
     unknown = rsearch.cost(good, {"machine_type": "H100x8", "usd_per_hour": None})
     assert unknown["usd_per_hour"] is None and "H100x8" in unknown["note"]
+
+
+class ReportHost:
+    def __init__(self):
+        self.warnings = []
+
+    def atomic_move(self, src, dest):
+        os.replace(src, dest)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+def test_report_has_the_capacity_section_and_plots(tmp_path):
+    """bench_report on the results of an outer search: the answer per setting, the best
+    setting, the cost, every point with its verdict, the plots with the SLO lines."""
+    ws = str(tmp_path / "ws")
+    slo = {"ttft_ms_p99": 1000}
+    for cap in (4, 48):
+        params = _params(ws, slo=slo, engine_args_sweep={"max_num_seqs": [4, 48]}, price=PRICE)
+        params["only_server"] = {"max_num_seqs": cap}
+        _run(params, SimHost(lambda n, cap=cap: sim.record(*sim.batch(n, cap=cap))))
+    params = dict(
+        src=ws,
+        baseline=None,
+        regression_metrics=["output_token_throughput"],
+        regression_threshold=0.1,
+        gpu=None,
+        weights_bytes=None,
+        meta=None,
+        plots=True,
+    )
+    out = rr.render_report(params, False, ReportHost())
+    assert "capacity_max_num_seqs-4__in32-out16.png" in out["files"]
+    assert "capacity_max_num_seqs-48__in32-out16.png" in out["files"]
+    assert "capacity_by_setting.png" in out["files"]
+    assert out["best"][0]["server"] == {"max_num_seqs": 48}
+    for name in out["files"]:
+        assert os.path.getsize(os.path.join(ws, name)) > 0
+    with open(os.path.join(ws, "report.md")) as f:
+        md = f.read()
+    with open(os.path.join(ws, "results.json")) as f:
+        searches = json.load(f)["capacity"]["searches"]
+    assert "## Capacity under the SLO" in md
+    assert (
+        "Highest concurrency meeting every SLO (error_rate <= 0.01, ttft_ms_p99 <= 1000 ms)" in md
+    )
+    assert "**Best server setting** for 32/16: `max_num_seqs=48`" in md
+    assert "price read on 2026-09-20" in md and "per million output tokens" in md
+    for s in searches:
+        assert (
+            "| max_num_seqs=%d | 32/16 | **%d** |" % (s["server"]["max_num_seqs"], s["capacity"])
+            in md
+        )
+        assert "%d ⬅ capacity" % s["capacity"] in md
+    assert (
+        "![capacity_max_num_seqs-4__in32-out16.png](capacity_max_num_seqs-4__in32-out16.png)" in md
+    )
