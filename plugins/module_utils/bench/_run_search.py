@@ -223,12 +223,13 @@ def cost(goodput, price):
     if price.get("usd_per_hour") in (None, ""):
         if not price.get("machine_type"):
             return None
+        why = " (%s)" % price["source"] if price.get("source") else ""
         return dict(
             price,
             usd_per_hour=None,
             usd_per_million_output_tokens=None,
-            note="no hourly price known for machine type %s: set benchmark_hourly_price_usd"
-            % price["machine_type"],
+            note="no hourly price known for machine type %s%s: set benchmark_hourly_price_usd"
+            % (price["machine_type"], why),
         )
     hourly = float(price["usd_per_hour"])
     value = (goodput or {}).get("value")
