@@ -150,17 +150,23 @@ def search(cfg, measure):
 METHODS = (("search", search), ("doubling", doubling), ("grid", grid))
 
 
+class Counted:
+    """measure(load) that remembers the loads it was asked for."""
+
+    def __init__(self, measure):
+        self.measure, self.calls = measure, []
+
+    def __call__(self, load):
+        self.calls.append(load)
+        return self.measure(load)
+
+
 def compare(name, measure_factory, cfg, truth):
     """Run every method with its own measure() (measure_factory() makes one); a row."""
     row = {"curve": name, "truth": truth}
     for label, method in METHODS:
-        calls = []
-        measure = measure_factory()
-
-        def counted(load, measure=measure, calls=calls):
-            calls.append(load)
-            return measure(load)
-
+        counted = Counted(measure_factory())
+        calls = counted.calls
         t0 = time.perf_counter()
         cap, _first = method(cfg, counted)
         row[label] = {"answer": cap, "points": len(calls), "ms": 1000 * (time.perf_counter() - t0)}
@@ -194,7 +200,7 @@ def print_rows(rows, spp):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--precision", type=float, default=0.05)
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--noise", type=float, default=0.03, help="relative std of the noisy runs")
@@ -372,9 +378,10 @@ def live_main(args):
     truth, _first = grid(cfg, server.measure)
     row = compare("live %s" % args.server, lambda: server.measure, cfg, truth)
     for label, method in METHODS:
-        calls = []
-        method(cfg, lambda x, calls=calls: calls.append(x) or server.measure(x))
-        row[label]["wall_s"] = sum(server.wall[int(x) if integer else float(x)] for x in calls)
+        counted = Counted(server.measure)
+        method(cfg, counted)
+        walls = [server.wall[int(x) if integer else float(x)] for x in counted.calls]
+        row[label]["wall_s"] = sum(walls)
     print(
         "\ncapacity search against %s (%s, %s %g..%g, lengths %s, %d requests per run), "
         "SLO %s, +-%g %%; truth = the grid's answer; %d loads measured in %.0f s"
