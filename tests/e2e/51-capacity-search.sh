@@ -173,7 +173,7 @@ ok "re-run reused all $N runs, report untouched"
 echo "=== (c) a lower end that already violates the SLO"
 expect_min() {
   if bench minviol "${CAP[@]}" -e "{\"benchmark_slo\": {\"$METRIC\": 1}}"; then fail "min_violates: succeeded"; fi
-  grep -qE "benchmark_search_min=1 already violates benchmark_slo at concurrency 1: $METRIC = [0-9.]+ ms > 1 ms" "$work/minviol.log" ||
+  grep -qE "benchmark_search_min=1 already violates benchmark_slo at concurrency 1: $METRIC = [0-9.e+]+ ms > 1 ms" "$work/minviol.log" ||
     { tail -25 "$work/minviol.log"; fail "min_violates: no clear error"; }
   ok "$(grep -oE -m1 "benchmark_search_min=1 already violates[^']*" "$work/minviol.log" | cut -c1-170)"
 }
