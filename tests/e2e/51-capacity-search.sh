@@ -7,15 +7,19 @@
 #      unknown metric, one with an unknown percentile, a precision outside (0, 0.5], a budget
 #      too small for the precision; check mode prints the plan (bracket, budget, precision,
 #      SLOs, price) and writes nothing
-#  (b) an SLO calibrated from the concurrency-1 point (and the bracket's upper end, 16) of a
-#      grid sweep, so that it binds inside the bracket; the search ends at its precision
-#      within its budget, results.json carries the capacity, goodput and the cost at the
-#      price given, the report has its section and plots; a re-run measures nothing new
+#  (b) an SLO calibrated from a first concurrency-1 point (a grid sweep) so that it binds inside
+#      the bracket 1..64: 3 x its request latency. The demo server batches up to 16 sequences
+#      (max_num_seqs), so past 16 clients requests queue and the latency grows with the
+#      clients: the limit falls between 16 and 64 clients even on a busy machine, where runs
+#      of one load differ by 2x. The search ends at its precision within its budget,
+#      results.json carries the capacity, goodput and the cost at the price given, the report
+#      has its section and plots; a re-run measures nothing new
 #  (c) a lower end that already violates the SLO fails, saying so with the measured value
 #  (d) the outer search over max_num_seqs: a search per value (each redeploys the server
 #      through the serving role), the report names the value with the highest capacity
 # LLMSERVE_CAPACITY_FIGURES=1 also runs scripts/bench_capacity_search.py --server (the search,
-# doubling and the grid against this server, points and wall time; a few minutes more).
+# doubling and the grid against this server, points and wall time; about 10 minutes more over
+# 1..64, LLMSERVE_CAPACITY_FIGURES_MAX narrows it).
 # Uses ports 8000-8002 (through the serving role).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,7 +37,7 @@ mkdir -p "$WS"
 started_server=0
 # the SLO metric the calibration sets (request latency: what a request waits for in all)
 METRIC=${LLMSERVE_CAPACITY_METRIC:-request_latency_ms_p50}
-MAX=16
+MAX=64
 
 cleanup() {
   local rc=$?
@@ -86,33 +90,32 @@ expect_fail bad_stat "benchmark_slo: ttft_ms_p95 asks for 'p95', which the sweep
   "${CAP[@]}" -e '{"benchmark_slo": {"ttft_ms_p95": 50}}'
 expect_fail bad_precision "benchmark_search_precision is the relative width of the answer, in \(0, 0.5\]" \
   "${CAP[@]}" -e benchmark_search_precision=0.7
-expect_fail small_budget "benchmark_search_budget=3 is too small for benchmark_search_precision=0.05 over \[1, 16\]" \
+expect_fail small_budget "benchmark_search_budget=3 is too small for benchmark_search_precision=0.05 over \[1, $MAX\]" \
   "${CAP[@]}" -e benchmark_search_budget=3
 
 echo "=== (a) check mode prints the plan and writes nothing"
 bench check --check "${CAP[@]}" -e '{"benchmark_slo": {"ttft_ms_p99": 500}}' -e machine_type=A6000 ||
   { tail -30 "$work/check.log"; fail "check mode"; }
-for want in "capacity search over concurrency 1..16: highest load meeting error_rate <= 0.01, ttft_ms_p99 <= 500 ms, to \+-5 %, at most [0-9]+ points" \
+for want in "capacity search over concurrency 1..$MAX: highest load meeting error_rate <= 0.01, ttft_ms_p99 <= 500 ms, to \+-5 %, at most [0-9]+ points" \
   "search default__in32-out16: missing" "cost at capacity from \\\$1.89/h \(machine type A6000, price read on 2026-09-20\)"; do
   tr -s ' \n' ' ' <"$work/check.log" | grep -qE -- "$want" || { grep -A8 "search plan" "$work/check.log"; fail "check mode lacks: $want"; }
 done
 if [ -e "$RES/check" ] || [ "$(runs)" != 0 ]; then fail "check mode wrote results or measured"; fi
 ok "check mode: $(tr -s ' \n' ' ' <"$work/check.log" | grep -oE "capacity search over [^']*" | head -1)"
 
-echo "=== (b) calibration: a grid sweep at concurrency 1 and $MAX (serves the demo model first)"
+echo "=== (b) calibration: a first point at concurrency 1 (serves the demo model first)"
 t0=$(date +%s)
-bench calib -e "{\"benchmark_concurrency\": [1, $MAX]}" || { tail -40 "$work/calib.log"; fail "calibration sweep"; }
+bench calib -e '{"benchmark_concurrency": [1]}' || { tail -40 "$work/calib.log"; fail "calibration sweep"; }
 echo "   (in $(( $(date +%s) - t0 )) s)"
 LIMIT=$(python - "$(result_dir calib)" "$METRIC" <<'PY'
-import json, math, os, sys
+import json, os, sys
 d, metric = sys.argv[1], sys.argv[2]
-rows = {r["concurrency"]: r for r in json.load(open(os.path.join(d, "results.json")))["rows"]}
-lo, hi = (rows[c]["metrics"][metric]["mean"] for c in sorted(rows))
-for key in ("ttft_ms_p50", "ttft_ms_p99", "request_latency_ms_p50", "request_latency_ms_p99", "output_token_throughput"):
-    print("   %s: %s" % (key, ", ".join("c%d %.1f" % (c, rows[c]["metrics"][key]["mean"]) for c in sorted(rows))), file=sys.stderr)
-assert hi > 1.5 * lo, "%s does not grow enough between the ends (%.1f, %.1f)" % (metric, lo, hi)
-# the geometric mean of the two ends: about twice the c=1 value when it grows fourfold
-print("%.1f" % math.sqrt(lo * hi))
+[row] = json.load(open(os.path.join(d, "results.json")))["rows"]
+m = row["metrics"]
+print("   at concurrency 1: " + ", ".join("%s %.1f" % (k, m[k]["mean"]) for k in (
+    "ttft_ms_p50", "ttft_ms_p99", "request_latency_ms_p50", "request_latency_ms_p99",
+    "output_token_throughput")), file=sys.stderr)
+print("%.1f" % (3 * m[metric]["mean"]))
 PY
 ) || fail "calibration"
 SLO="{\"benchmark_slo\": {\"$METRIC\": $LIMIT}}"
@@ -133,11 +136,10 @@ d, metric, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
 data = json.load(open(os.path.join(d, "results.json")))
 cap = data["capacity"]
 [s] = cap["searches"]
-assert s["stop"] in ("precision", "max_meets_slo"), (s["stop"], s["message"])
-assert s["capacity"] is not None and 1 <= s["capacity"] <= 16, s
+assert s["stop"] == "precision", (s["stop"], s["message"])  # the SLO binds inside 1..64
+assert s["capacity"] is not None and 1 <= s["capacity"] < 64, s
 assert s["points_used"] <= cap["budget"], (s["points_used"], cap["budget"])
-if s["first_failing"] is not None:
-    assert s["first_failing"] - s["capacity"] <= max(1, 0.05 * s["capacity"]), s["bracket"]
+assert s["first_failing"] - s["capacity"] <= max(1, 0.05 * s["capacity"]), s["bracket"]
 assert s["goodput"]["value"] > 0, s["goodput"]
 cost = s["cost"]
 assert cost["usd_per_hour"] == 1.89 and cost["source"] == "benchmark_hourly_price_usd", cost
@@ -208,7 +210,7 @@ if [ "${LLMSERVE_CAPACITY_FIGURES:-0}" = 1 ]; then
   echo "=== figures: search, doubling and grid against this server (scripts/bench_capacity_search.py)"
   cudart=$(/opt/llmserve/bench/genai-perf/bin/python -c "import nvidia.cuda_runtime as m, os; print(os.path.join(list(m.__path__)[0], 'lib'))")
   LD_LIBRARY_PATH=$cudart python scripts/bench_capacity_search.py --server http://127.0.0.1:8000 \
-    --model demo --tokenizer /var/lib/llmserve/models/demo --max $MAX --workspace "$work/figures" \
+    --model demo --tokenizer /var/lib/llmserve/models/demo --max "${LLMSERVE_CAPACITY_FIGURES_MAX:-$MAX}" --workspace "$work/figures" \
     --slo "{\"$METRIC\": $LIMIT}"
 fi
 
