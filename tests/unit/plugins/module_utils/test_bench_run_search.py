@@ -411,3 +411,47 @@ def test_report_has_the_capacity_section_and_plots(tmp_path):
     assert (
         "![capacity_max_num_seqs-4__in32-out16.png](capacity_max_num_seqs-4__in32-out16.png)" in md
     )
+
+
+def _machine_types():
+    """The machine types the collection knows (the provision presets), wherever the table
+    lives: roles/model_repo/vars/hardware.yml, or the contract role's llmserve_machine_types."""
+    import glob
+
+    import yaml
+
+    root = os.path.join(HERE, "..", "..", "..", "..")
+    for path in sorted(glob.glob(os.path.join(root, "roles", "*", "*", "*.yml"))):
+        with open(path) as f:
+            text = f.read()
+        if "machine_types:" not in text:
+            continue
+        data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            continue
+        for key in ("llmserve_machine_types", "__model_repo_machine_types"):
+            if isinstance(data.get(key), dict):
+                return data[key]
+    raise AssertionError("no machine-type table found under roles/")
+
+
+def test_every_machine_type_has_a_price_entry_with_its_date_and_source():
+    """benchmark_machine_prices covers every machine type; a price carries the date it was
+    read and where; a type without one says why (null, never an invented figure)."""
+    import re
+
+    import yaml
+
+    with open(
+        os.path.join(HERE, "..", "..", "..", "..", "roles", "benchmark", "defaults", "main.yml")
+    ) as f:
+        prices = yaml.safe_load(f)["benchmark_machine_prices"]
+    assert set(prices) == set(_machine_types())
+    for name, entry in prices.items():
+        assert entry["source"], name
+        if entry["usd_per_hour"] is None:
+            assert "read_on" not in entry, name
+            continue
+        assert 0 < entry["usd_per_hour"] < 100, name
+        assert re.match(r"^\d{4}-\d{2}-\d{2}$", entry["read_on"]), name
+        assert "paperspace.com/pricing" in entry["source"], name
