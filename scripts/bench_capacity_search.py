@@ -12,6 +12,7 @@
                                      [--min 1] [--max 16] [--lengths 32,16]
                                      [--request-count 8] [--warmup 2]
                                      [--slo JSON | --calibrate METRIC] [--workspace DIR]
+                                     [--prior-noise 0.0]
 
 On the simulated servers of tests/unit/plugins/module_utils/_sim_servers.py (smooth,
 queueing, M/M/1 request rate, plateau, cliff, non-monotone bumps; noiseless, then with
@@ -29,12 +30,15 @@ the roles: --server http://127.0.0.1:8000 --model demo --tokenizer
 /var/lib/llmserve/models/demo) through the sweep's own runner (bench/_runner: a discarded
 warm-up per load, one measured run, the tool's export parsed as in a sweep). Each load is
 measured once and shared by the methods (a method that asks for a load measured before gets
-that measurement), so every method sees the same curve and the table compares the methods,
-not the noise between runs; "truth" is then the grid's answer, and the wall time of a
-method is the sum of the measured runs it asked for. --slo gives the SLO; --calibrate METRIC
-(e.g. request_latency_ms_p50) measures the bracket's two ends first and sets METRIC's limit
-to their geometric mean, so that it binds inside the bracket. genai-perf needs
-LD_LIBRARY_PATH with libcudart (the role's venv: nvidia/cuda_runtime/lib).
+that measurement; the search's repeat of a load is its second run), so every method sees the
+same curve and the table compares the methods, not the noise between runs; "truth" is then
+the grid's answer (the highest passing load that only failures follow), the wall time of a
+method is the sum of the runs it asked for, and the measured curve is printed with the
+verdict of every run and which method asked for it. --workspace keeps the runs (a re-run
+reads them back); --prior-noise is the search's benchmark_search_noise. --slo gives the
+SLO; --calibrate METRIC (e.g. request_latency_ms_p50) measures the bracket's two ends first
+and sets METRIC's limit to their geometric mean, so that it binds inside the bracket.
+genai-perf needs LD_LIBRARY_PATH with libcudart (the role's venv: nvidia/cuda_runtime/lib).
 
 Another server plugs in through compare(name, measure, cfg, truth): measure(load) returns
 a normalized point record (see bench/_parse), cfg comes from validate_search().
@@ -222,6 +226,9 @@ def main():
     live.add_argument("--slo", help='JSON, e.g. {"request_latency_ms_p50": 400}')
     live.add_argument("--calibrate", metavar="METRIC", help="SLO on METRIC between the ends")
     live.add_argument("--workspace", help="where the runs go (default: a temporary dir)")
+    live.add_argument(
+        "--prior-noise", type=float, default=0.0, help="benchmark_search_noise of the search"
+    )
     args = ap.parse_args()
     if args.server:
         return live_main(args)
@@ -335,20 +342,51 @@ class LiveServer:
         p["id"] = sweep.point_id(p)
         return p
 
-    def measure(self, load):
-        load = int(load) if self.cfg["integer"] else float(load)
-        if load not in self.cache:
-            t0 = time.monotonic()
+    def key(self, load):
+        return int(load) if self.cfg["integer"] else float(load)
+
+    def measure(self, load, k=0):
+        """The (k+1)-th run of `load` (rep<k+1>/ of the workspace; read back when there)."""
+        key = (self.key(load), k)
+        if key in self.cache:
+            return self.cache[key]
+        point = self.point(key[0])
+        pdir = sweep.point_dir(self.ws, point["id"])
+        rep = os.path.join(pdir, "rep%d" % (k + 1))
+        stored = sweep.load_json(os.path.join(rep, "result.json"))
+        t0 = time.monotonic()
+        if stored and stored.get("client"):
+            rec, wall = stored["client"], stored.get("wall_s") or 0.0
+        else:
             try:
-                row, _ran = self.runner.run_point(self.point(load))
-                rec = {k: v["mean"] for k, v in row["metrics"].items()}
+                warm = self.runner.ctx["warmup_requests"]
+                if k == 0 and warm:
+                    wdir = os.path.join(pdir, "warmup")
+                    cmd = self.runner.command(point, wdir, max(warm, point["concurrency"] or 1))
+                    self.runner._run_tool(cmd, wdir)
+                rec = self.runner.measure(point, rep)["client"]
             except (runner.PointError, cmds.CommandError, OSError) as exc:
-                print("  %s %g failed: %s" % (self.cfg["load"], load, exc), file=sys.stderr)
+                print("  %s %g failed: %s" % (self.cfg["load"], key[0], exc), file=sys.stderr)
                 rec = None
-            self.wall[load] = time.monotonic() - t0
-            self.cache[load] = rec
-            print("  measured %s %g in %.1f s" % (self.cfg["load"], load, self.wall[load]))
-        return self.cache[load]
+            wall = time.monotonic() - t0
+            print("  measured %s %g (run %d) in %.1f s" % (self.cfg["load"], key[0], k + 1, wall))
+        self.cache[key], self.wall[key] = rec, wall
+        return rec
+
+
+class MethodMeasure:
+    """One method's measure(load): its k-th request of a load is the server's k-th run of it
+    (shared with the other methods); keys lists what it used."""
+
+    def __init__(self, server):
+        self.server, self.keys, self.counts = server, [], {}
+
+    def __call__(self, load):
+        x = self.server.key(load)
+        k = self.counts.get(x, 0)
+        self.counts[x] = k + 1
+        self.keys.append((x, k))
+        return self.server.measure(x, k)
 
 
 def live_main(args):
@@ -356,9 +394,18 @@ def live_main(args):
     integer = args.load == "concurrency"
     lo = int(args.min) if integer else args.min
     hi = int(args.max) if integer else args.max
-    cfg = cplan.validate_search(
-        slo=slo, load=args.load, min_load=lo, max_load=hi, precision=args.precision
-    )
+
+    def config(slo):
+        return cplan.validate_search(
+            slo=slo,
+            load=args.load,
+            min_load=lo,
+            max_load=hi,
+            precision=args.precision,
+            noise=args.prior_noise,
+        )
+
+    cfg = config(slo)
     server = LiveServer(args, cfg)
     if args.calibrate:
         v_lo = (server.measure(lo) or {}).get(args.calibrate)
@@ -370,21 +417,19 @@ def live_main(args):
             "calibrated: %s %.4g at %g, %.4g at %g -> limit %g"
             % (args.calibrate, v_lo, lo, v_hi, hi, slo[args.calibrate])
         )
-        cfg = cplan.validate_search(
-            slo=slo, load=args.load, min_load=lo, max_load=hi, precision=args.precision
-        )
+        cfg = config(slo)
         server.cfg = cfg
     t0 = time.monotonic()
-    truth, _first = grid(cfg, server.measure)
-    row = compare("live %s" % args.server, lambda: server.measure, cfg, truth)
-    for label, method in METHODS:
-        counted = Counted(server.measure)
-        method(cfg, counted)
-        walls = [server.wall[int(x) if integer else float(x)] for x in counted.calls]
-        row[label]["wall_s"] = sum(walls)
+    used = {}
+    for label, method in (("grid", grid), ("search", search), ("doubling", doubling)):
+        m = MethodMeasure(server)
+        cap, _first = method(cfg, m)
+        walls = sum(server.wall[k] for k in m.keys)
+        used[label] = dict(answer=cap, points=len(m.keys), wall_s=walls, keys=m.keys)
+    truth = used["grid"]["answer"]
     print(
         "\ncapacity search against %s (%s, %s %g..%g, lengths %s, %d requests per run), "
-        "SLO %s, +-%g %%; truth = the grid's answer; %d loads measured in %.0f s"
+        "SLO %s, +-%g %%, noise prior %g; truth = the grid's answer; %d runs in %.0f s"
         % (
             args.server,
             args.engine,
@@ -395,13 +440,14 @@ def live_main(args):
             args.request_count,
             _slo.describe(cfg["slo"]),
             100 * args.precision,
+            args.prior_noise,
             len(server.cache),
             time.monotonic() - t0,
         )
     )
     print("%-9s %8s %6s %8s %9s" % ("method", "answer", "points", "vs grid", "wall s"))
     for label, _m in METHODS:
-        m = row[label]
+        m = used[label]
         diff = (m["answer"] - truth) / truth if m["answer"] and truth else None
         print(
             "%-9s %8s %6d %8s %9.1f"
@@ -411,6 +457,30 @@ def live_main(args):
                 m["points"],
                 "-" if diff is None else "%+.1f%%" % (100 * diff),
                 m["wall_s"],
+            )
+        )
+    names = [x["name"] for x in cfg["slo"]]
+    print("\nthe measured curve (first runs; S/D/G: asked by search, doubling, grid):")
+    print("%6s %-5s %-7s %s" % (args.load[:6], "by", "verdict", "  ".join(names)))
+    for (x, k), rec in sorted(server.cache.items()):
+        by = "".join(
+            c
+            for c, label in (("S", "search"), ("D", "doubling"), ("G", "grid"))
+            if (x, k) in used[label]["keys"]
+        )
+        verdict = _slo.judge_point(cfg["slo"], rec)["verdict"] if rec else "failed"
+        vals = [(rec or {}).get(n) for n in names]
+        if names and "error_rate" in names:
+            errs, total = _slo.error_counts(rec)
+            vals[names.index("error_rate")] = errs / total if total else None
+        print(
+            "%6g %-5s %-7s %s%s"
+            % (
+                x,
+                by,
+                verdict,
+                "  ".join("-" if v is None else "%.4g" % v for v in vals),
+                "" if k == 0 else "  (run %d)" % (k + 1),
             )
         )
     print("runs in %s" % server.ws)
