@@ -6,6 +6,13 @@
 
     scripts/bench_capacity_search.py [--precision 0.05] [--seeds 20] [--noise 0.03]
                                      [--seconds-per-point 60]
+    scripts/bench_capacity_search.py --server URL --model NAME [--tokenizer PATH]
+                                     [--engine genai-perf|aiperf] [--exe PATH]
+                                     [--kind openai|kserve|triton_generate]
+                                     [--min 1] [--max 16] [--lengths 32,16]
+                                     [--request-count 8] [--warmup 2]
+                                     [--slo JSON | --calibrate METRIC] [--workspace DIR]
+                                     [--prior-noise 0.0]
 
 On the simulated servers of tests/unit/plugins/module_utils/_sim_servers.py (smooth,
 queueing, M/M/1 request rate, plateau, cliff, non-monotone bumps; noiseless, then with
@@ -18,16 +25,35 @@ and the table shows the true boundary (dense grid of the noiseless curve), each 
 the points each spent, whether the answer is within the precision of the truth, the
 search's own compute time, and the wall time the points would take at --seconds-per-point.
 
+With --server the three methods run against a live server (e.g. the CPU demo model served by
+the roles: --server http://127.0.0.1:8000 --model demo --tokenizer
+/var/lib/llmserve/models/demo) through the sweep's own runner (bench/_runner: a discarded
+warm-up per load, one measured run, the tool's export parsed as in a sweep). Each load is
+measured once and shared by the methods (a method that asks for a load measured before gets
+that measurement; the search's repeat of a load is its second run), so every method sees the
+same curve and the table compares the methods, not the noise between runs; "truth" is then
+the grid's answer (the highest passing load that only failures follow), the wall time of a
+method is the sum of the runs it asked for, and the measured curve is printed with the
+verdict of every run and which method asked for it. --workspace keeps the runs (a re-run
+reads them back); --prior-noise is the search's benchmark_search_noise. --slo gives the
+SLO; --calibrate METRIC (e.g. request_latency_ms_p50) measures the bracket's two ends first
+and sets METRIC's limit to their geometric mean, so that it binds inside the bracket.
+genai-perf needs LD_LIBRARY_PATH with libcudart (the role's venv: nvidia/cuda_runtime/lib).
+
 Another server plugs in through compare(name, measure, cfg, truth): measure(load) returns
 a normalized point record (see bench/_parse), cfg comes from validate_search().
 """
 
 import argparse
 import importlib.util
+import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
@@ -38,7 +64,16 @@ from ansible_collections.llmserve.triton.plugins.module_utils.bench import (  # 
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import (  # noqa: E402
     _capacity_search as cs,
 )
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import (  # noqa: E402
+    _commands as cmds,
+)
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import (  # noqa: E402
+    _runner as runner,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo  # noqa: E402
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import (  # noqa: E402
+    _sweep as sweep,
+)
 
 SIM_PATH = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "_sim_servers.py")
 
@@ -119,22 +154,23 @@ def search(cfg, measure):
 METHODS = (("search", search), ("doubling", doubling), ("grid", grid))
 
 
-def _counting(measure, calls):
-    """measure() that appends every load it is asked for to calls."""
+class Counted:
+    """measure(load) that remembers the loads it was asked for."""
 
-    def counted(load):
-        calls.append(load)
-        return measure(load)
+    def __init__(self, measure):
+        self.measure, self.calls = measure, []
 
-    return counted
+    def __call__(self, load):
+        self.calls.append(load)
+        return self.measure(load)
 
 
 def compare(name, measure_factory, cfg, truth):
     """Run every method with its own measure() (measure_factory() makes one); a row."""
     row = {"curve": name, "truth": truth}
     for label, method in METHODS:
-        calls = []
-        counted = _counting(measure_factory(), calls)
+        counted = Counted(measure_factory())
+        calls = counted.calls
         t0 = time.perf_counter()
         cap, _first = method(cfg, counted)
         row[label] = {"answer": cap, "points": len(calls), "ms": 1000 * (time.perf_counter() - t0)}
@@ -173,7 +209,29 @@ def main():
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--noise", type=float, default=0.03, help="relative std of the noisy runs")
     ap.add_argument("--seconds-per-point", type=float, default=60.0)
+    live = ap.add_argument_group("live server (--server)")
+    live.add_argument("--server", help="base URL (openai, triton_generate) or host:port (kserve)")
+    live.add_argument("--model", default="demo")
+    live.add_argument("--tokenizer", default="")
+    live.add_argument("--engine", default="genai-perf", choices=["genai-perf", "aiperf"])
+    live.add_argument("--exe", help="the tool (default: the role's venv, else PATH)")
+    live.add_argument("--kind", default="openai", choices=list(cmds.TARGET_KINDS))
+    live.add_argument("--metrics-url", default="")
+    live.add_argument("--load", default="concurrency", choices=["concurrency", "request_rate"])
+    live.add_argument("--min", type=float, default=1)
+    live.add_argument("--max", type=float, default=16)
+    live.add_argument("--lengths", default="32,16", help="input,output tokens")
+    live.add_argument("--request-count", type=int, default=8)
+    live.add_argument("--warmup", type=int, default=2)
+    live.add_argument("--slo", help='JSON, e.g. {"request_latency_ms_p50": 400}')
+    live.add_argument("--calibrate", metavar="METRIC", help="SLO on METRIC between the ends")
+    live.add_argument("--workspace", help="where the runs go (default: a temporary dir)")
+    live.add_argument(
+        "--prior-noise", type=float, default=0.0, help="benchmark_search_noise of the search"
+    )
     args = ap.parse_args()
+    if args.server:
+        return live_main(args)
     sim = load_sim()
     rows = []
     for noise in (0.0, args.noise):
@@ -220,6 +278,212 @@ def main():
                 ),
             )
         )
+
+
+class LiveServer:
+    """measure(load) against a live server through the sweep's runner; each load measured
+    once (the methods share the measurements), with the wall time of its runs."""
+
+    def __init__(self, args, cfg):
+        self.args, self.cfg = args, cfg
+        self.ws = args.workspace or tempfile.mkdtemp(prefix="capacity-bench-")
+        inp, out = (int(x) for x in args.lengths.split(","))
+        self.lengths = (inp, out)
+        exe = args.exe or os.path.join("/opt/llmserve/bench", args.engine, "bin", args.engine)
+        if not os.path.exists(exe):
+            exe = args.engine
+        version = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, check=False
+        ).stdout
+        version = ".".join(str(x) for x in cmds.parse_version(version))
+        target = dict(
+            url=args.server if args.engine == "aiperf" else args.server.split("://")[-1],
+            kind=args.kind,
+            model=args.model,
+            endpoint_type="chat",
+            tokenizer=args.tokenizer or None,
+        )
+        ctx = dict(
+            engine=args.engine,
+            version=version,
+            exe=exe,
+            target=target,
+            options=dict(seed=123, num_prompts=args.request_count, slo=None),
+            workspace=self.ws,
+            threshold=0.1,
+            metrics_url=args.metrics_url or None,
+            model=args.model,
+            warmup_requests=args.warmup,
+        )
+        self.runner = runner.Runner(ctx, self._run_cmd, self._fetch, time.monotonic)
+        self.cache, self.wall = {}, {}
+
+    @staticmethod
+    def _run_cmd(cmd, cwd):
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    @staticmethod
+    def _fetch(url):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.read().decode("utf-8", "replace")
+
+    def point(self, load):
+        conc = int(load) if self.cfg["integer"] else None
+        p = dict(
+            server={},
+            input_tokens=self.lengths[0],
+            output_tokens=self.lengths[1],
+            concurrency=conc,
+            request_rate=None if conc else float(load),
+            request_count=max(self.args.request_count, 2 * (conc or 1)),
+            repeats=1,
+        )
+        p["id"] = sweep.point_id(p)
+        return p
+
+    def key(self, load):
+        return int(load) if self.cfg["integer"] else float(load)
+
+    def measure(self, load, k=0):
+        """The (k+1)-th run of `load` (rep<k+1>/ of the workspace; read back when there)."""
+        key = (self.key(load), k)
+        if key in self.cache:
+            return self.cache[key]
+        point = self.point(key[0])
+        pdir = sweep.point_dir(self.ws, point["id"])
+        rep = os.path.join(pdir, "rep%d" % (k + 1))
+        stored = sweep.load_json(os.path.join(rep, "result.json"))
+        t0 = time.monotonic()
+        if stored and stored.get("client"):
+            rec, wall = stored["client"], stored.get("wall_s") or 0.0
+        else:
+            try:
+                warm = self.runner.ctx["warmup_requests"]
+                if k == 0 and warm:
+                    wdir = os.path.join(pdir, "warmup")
+                    cmd = self.runner.command(point, wdir, max(warm, point["concurrency"] or 1))
+                    self.runner._run_tool(cmd, wdir)
+                rec = self.runner.measure(point, rep)["client"]
+            except (runner.PointError, cmds.CommandError, OSError) as exc:
+                print("  %s %g failed: %s" % (self.cfg["load"], key[0], exc), file=sys.stderr)
+                rec = None
+            wall = time.monotonic() - t0
+            print("  measured %s %g (run %d) in %.1f s" % (self.cfg["load"], key[0], k + 1, wall))
+        self.cache[key], self.wall[key] = rec, wall
+        return rec
+
+
+class MethodMeasure:
+    """One method's measure(load): its k-th request of a load is the server's k-th run of it
+    (shared with the other methods); keys lists what it used."""
+
+    def __init__(self, server):
+        self.server, self.keys, self.counts = server, [], {}
+
+    def __call__(self, load):
+        x = self.server.key(load)
+        k = self.counts.get(x, 0)
+        self.counts[x] = k + 1
+        self.keys.append((x, k))
+        return self.server.measure(x, k)
+
+
+def live_main(args):
+    slo = json.loads(args.slo) if args.slo else {"ttft_ms_p99": 1e9}
+    integer = args.load == "concurrency"
+    lo = int(args.min) if integer else args.min
+    hi = int(args.max) if integer else args.max
+
+    def config(slo):
+        return cplan.validate_search(
+            slo=slo,
+            load=args.load,
+            min_load=lo,
+            max_load=hi,
+            precision=args.precision,
+            noise=args.prior_noise,
+        )
+
+    cfg = config(slo)
+    server = LiveServer(args, cfg)
+    if args.calibrate:
+        v_lo = (server.measure(lo) or {}).get(args.calibrate)
+        v_hi = (server.measure(hi) or {}).get(args.calibrate)
+        if not v_lo or not v_hi:
+            sys.exit("cannot calibrate: %s missing at %g or %g" % (args.calibrate, lo, hi))
+        slo = {args.calibrate: round(math.sqrt(v_lo * v_hi), 3)}
+        print(
+            "calibrated: %s %.4g at %g, %.4g at %g -> limit %g"
+            % (args.calibrate, v_lo, lo, v_hi, hi, slo[args.calibrate])
+        )
+        cfg = config(slo)
+        server.cfg = cfg
+    t0 = time.monotonic()
+    used = {}
+    for label, method in (("grid", grid), ("search", search), ("doubling", doubling)):
+        m = MethodMeasure(server)
+        cap, _first = method(cfg, m)
+        walls = sum(server.wall[k] for k in m.keys)
+        used[label] = dict(answer=cap, points=len(m.keys), wall_s=walls, keys=m.keys)
+    truth = used["grid"]["answer"]
+    print(
+        "\ncapacity search against %s (%s, %s %g..%g, lengths %s, %d requests per run), "
+        "SLO %s, +-%g %%, noise prior %g; truth = the grid's answer; %d runs in %.0f s"
+        % (
+            args.server,
+            args.engine,
+            args.load,
+            lo,
+            hi,
+            args.lengths,
+            args.request_count,
+            _slo.describe(cfg["slo"]),
+            100 * args.precision,
+            args.prior_noise,
+            len(server.cache),
+            time.monotonic() - t0,
+        )
+    )
+    print("%-9s %8s %6s %8s %9s" % ("method", "answer", "points", "vs grid", "wall s"))
+    for label, _m in METHODS:
+        m = used[label]
+        diff = (m["answer"] - truth) / truth if m["answer"] and truth else None
+        print(
+            "%-9s %8s %6d %8s %9.1f"
+            % (
+                label,
+                _fmt(m["answer"]),
+                m["points"],
+                "-" if diff is None else "%+.1f%%" % (100 * diff),
+                m["wall_s"],
+            )
+        )
+    names = [x["name"] for x in cfg["slo"]]
+    print("\nthe measured curve (first runs; S/D/G: asked by search, doubling, grid):")
+    print("%6s %-5s %-7s %s" % (args.load[:6], "by", "verdict", "  ".join(names)))
+    for (x, k), rec in sorted(server.cache.items()):
+        by = "".join(
+            c
+            for c, label in (("S", "search"), ("D", "doubling"), ("G", "grid"))
+            if (x, k) in used[label]["keys"]
+        )
+        verdict = _slo.judge_point(cfg["slo"], rec)["verdict"] if rec else "failed"
+        vals = [(rec or {}).get(n) for n in names]
+        if names and "error_rate" in names:
+            errs, total = _slo.error_counts(rec)
+            vals[names.index("error_rate")] = errs / total if total else None
+        print(
+            "%6g %-5s %-7s %s%s"
+            % (
+                x,
+                by,
+                verdict,
+                "  ".join("-" if v is None else "%.4g" % v for v in vals),
+                "" if k == 0 else "  (run %d)" % (k + 1),
+            )
+        )
+    print("runs in %s" % server.ws)
 
 
 def _mean_row(runs, name):

@@ -20,6 +20,12 @@ description:
   - Adds the single-stream decode roofline when GPU facts and the model's weight size are
     given, and a comparison with an earlier run when O(baseline) is set; fails when a chosen
     metric regressed by more than O(regression_threshold).
+  - When C(results.json) comes from a capacity search (M(llmserve.triton.genai_perf_sweep)
+    with O(llmserve.triton.genai_perf_sweep#module:search.mode=capacity)), the report gets a
+    "Capacity under the SLO" section (per server setting and length pair the capacity, the
+    first failing load, goodput, cost per million output tokens, every measured point with
+    its verdict, why the search stopped; the best setting) and the plots
+    C(capacity_<search>.png) and C(capacity_by_setting.png).
   - Plots need matplotlib (a controller requirement); run it on the controller.
 author:
   - llmserve.triton contributors (@llmserve)
@@ -91,6 +97,16 @@ roofline:
   description: Decode roofline and measured efficiency (null without GPU facts).
   returned: always
   type: dict
+capacity:
+  description: Per capacity search, its id, capacity, first failing load, stop reason and cost.
+  returned: when the results come from a capacity search
+  type: list
+  elements: dict
+best:
+  description: Per length pair, the server setting with the highest capacity.
+  returned: when the results come from a capacity search
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

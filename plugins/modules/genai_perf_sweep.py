@@ -25,6 +25,15 @@ description:
     with its error and the module fails.
   - In check mode, or with O(plan_only=true), it only validates the inputs and returns the
     planned matrix.
+  - With O(search.mode=capacity) it searches, per server configuration and length pair, the
+    highest load (concurrency or request rate) that meets every SLO of O(slo), to the
+    relative precision O(search.precision), within O(search.budget) runs. Each load the
+    search proposes is measured like a sweep point (warm-up, server scrapes) and kept in the
+    same resume store, so an interrupted search resumes and a finished one measures nothing.
+    results.json then carries the capacity, its bracket and relative uncertainty, goodput
+    and the cost per million output tokens at the capacity (with O(price)), every point
+    with its verdict, and why the search stopped. A lower end that already violates the SLO
+    fails the module with the measured values. In check mode it returns the search plan.
 author:
   - llmserve.triton contributors (@llmserve)
 attributes:
@@ -138,8 +147,63 @@ options:
     type: float
     default: 0.1
   slo:
-    description: Optional SLOs for goodput, keys C(ttft_ms), C(itl_ms), C(request_latency_ms).
+    description:
+      - SLOs, metric to limit. C(ttft_ms), C(itl_ms), C(request_latency_ms) with a statistic
+        suffix C(_avg), C(_p50), C(_p90) or C(_p99) (a bare name is the p99), in ms, and
+        C(error_rate), a fraction of requests.
+      - The grid sweep passes the per-request limits to the tool's C(--goodput). The
+        capacity search judges every point against all of them; empty means TTFT p99 at
+        most 2000 ms, ITL p99 at most 200 ms and an error rate at most 0.01, and
+        C(error_rate) is 0.01 unless set.
     type: dict
+  search:
+    description: The capacity search (C(mode=capacity)); C(grid) (default) runs the sweep's points.
+    type: dict
+    suboptions:
+      mode:
+        description: C(grid) or C(capacity).
+        type: str
+        choices: [grid, capacity]
+        default: grid
+      load:
+        description: What the search varies, client C(concurrency) or C(request_rate) (req/s).
+        type: str
+        choices: [concurrency, request_rate]
+        default: concurrency
+      min:
+        description: Lower end of the bracket (default 1 client, 0.5 req/s); it must meet the SLOs.
+        type: raw
+      max:
+        description: Upper end of the bracket (default 256 clients, 128 req/s).
+        type: raw
+      precision:
+        description: Relative precision of the answer, in (0, 0.5] (default 0.05).
+        type: raw
+      budget:
+        description: Most runs the search may take (default the worst case plus slack).
+        type: raw
+      max_repeats:
+        description: Most runs of one load whose verdict is uncertain (default 3).
+        type: raw
+      noise:
+        description: Prior relative std of a single run's latencies (0 = none).
+        type: raw
+  price:
+    description: Hourly price of the machine, for the cost per million output tokens at capacity.
+    type: dict
+    suboptions:
+      usd_per_hour:
+        description: US dollars per hour (null = unknown).
+        type: float
+      machine_type:
+        description: Machine type the price is for.
+        type: str
+      read_on:
+        description: Date the price was read.
+        type: str
+      source:
+        description: Where the price comes from.
+        type: str
   extra_args:
     description: Extra flags passed to the load generator (checked against its C(--help)).
     type: list
@@ -189,6 +253,19 @@ EXAMPLES = r"""
       metrics_url: http://127.0.0.1:8002/metrics
     workspace: /var/lib/llmserve/bench/run3
 
+- name: Highest concurrency meeting TTFT p99 <= 500 ms and ITL p99 <= 50 ms, +-5 %
+  llmserve.triton.genai_perf_sweep:
+    engine: aiperf
+    profile: ci_small
+    target:
+      url: http://127.0.0.1:8000
+      model: demo
+      metrics_url: http://127.0.0.1:8000/metrics
+    slo: {ttft_ms_p99: 500, itl_ms_p99: 50}
+    search: {mode: capacity, min: 1, max: 64}
+    price: {usd_per_hour: 1.89, machine_type: A6000, read_on: "2026-09-20"}
+    workspace: /var/lib/llmserve/bench/capacity
+
 - name: Small sweep with AIPerf against vLLM's OpenAI server
   llmserve.triton.genai_perf_sweep:
     engine: aiperf
@@ -214,10 +291,33 @@ engine_version:
   returned: when the executable was found
   type: str
 ran:
-  description: Ids of the points measured by this run.
+  description: Ids of the points measured by this run (capacity search, C(<point id>/rep<k>)).
   returned: when not planning only
   type: list
   elements: str
+reused:
+  description: Runs the capacity search took from the resume store instead of measuring.
+  returned: when a capacity search ran
+  type: list
+  elements: str
+search_plan:
+  description: The capacity search's plan (bracket, budget, worst case, precision, SLOs, text).
+  returned: with O(search.mode=capacity)
+  type: dict
+searches:
+  description:
+    - Planning, each search (server configuration and length pair) with its state in the store.
+    - After a run, the answer of each search of this call (capacity, first_failing,
+      relative_uncertainty, goodput, cost, points, points_used, stop, message, notes).
+  returned: with O(search.mode=capacity)
+  type: list
+  elements: dict
+capacity:
+  description:
+    - results.json's capacity section (settings, every search in the store, the best per
+      length pair).
+  returned: when a capacity search ran
+  type: dict
 skipped:
   description: Ids of the points whose results already existed.
   returned: when not planning only
@@ -248,6 +348,7 @@ token_agreement:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _run_search as search
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _run_sweep as sweep
 from ansible_collections.llmserve.triton.plugins.module_utils.bench._module_support import (
     BenchError,
@@ -284,6 +385,30 @@ def argument_spec():
         workspace=dict(type="path", required=True),
         threshold=dict(type="float", default=0.1),
         slo=dict(type="dict"),
+        search=dict(
+            type="dict",
+            options=dict(
+                mode=dict(type="str", choices=["grid", "capacity"], default="grid"),
+                load=dict(
+                    type="str", choices=["concurrency", "request_rate"], default="concurrency"
+                ),
+                min=dict(type="raw"),
+                max=dict(type="raw"),
+                precision=dict(type="raw"),
+                budget=dict(type="raw"),
+                max_repeats=dict(type="raw"),
+                noise=dict(type="raw"),
+            ),
+        ),
+        price=dict(
+            type="dict",
+            options=dict(
+                usd_per_hour=dict(type="float"),
+                machine_type=dict(type="str"),
+                read_on=dict(type="str"),
+                source=dict(type="str"),
+            ),
+        ),
         extra_args=dict(type="list", elements="str"),
         environment=dict(type="dict", no_log=True),
         timeout=dict(type="int", default=1800),
@@ -297,10 +422,17 @@ def main():
     p = module.params
     try:
         cfg, points = sweep.validate(p)
+        scfg = search.validate(p)
         planning = p["plan_only"] or module.check_mode
-        result = sweep.plan(p, cfg, points, check_mode=planning and not p["plan_only"])
-        if not planning:
-            result = sweep.run_sweep(p, cfg, points, result, ModuleHost(module))
+        check = planning and not p["plan_only"]
+        if scfg is None:
+            result = sweep.plan(p, cfg, points, check_mode=check)
+            if not planning:
+                result = sweep.run_sweep(p, cfg, points, result, ModuleHost(module))
+        else:
+            result = search.plan(p, cfg, scfg, check_mode=check)
+            if not planning:
+                result = search.run_search(p, cfg, scfg, result, ModuleHost(module))
     except BenchError as exc:
         module.fail_json(msg=str(exc), **exc.result)
     module.exit_json(**result)

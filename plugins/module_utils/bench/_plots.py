@@ -8,7 +8,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 
+import math
 import os
+
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as report
+
+VERDICT_COLORS = {"pass": "tab:green", "fail": "tab:red", "uncertain": "tab:orange"}
 
 
 def _m(row, key):
@@ -100,4 +105,141 @@ def render(rows, out_dir):
         ax.set_title("Throughput-latency Pareto front")
         ax.legend(fontsize="small")
         save(fig, "pareto.png")
+    return written
+
+
+def _capacity_series(search, rows):
+    """Per measured load (sorted): the search's point, its row (mean over the runs) or None."""
+    by_id = {r["id"]: r for r in rows}
+    return [(p, by_id.get(p.get("id"))) for p in sorted(search["points"], key=lambda p: p["load"])]
+
+
+def _boundary(ax, search):
+    """The capacity and the first failing load: a shaded band (the uncertainty)."""
+    lo, hi = search.get("capacity"), search.get("first_failing")
+    if lo is not None:
+        ax.axvline(lo, color="tab:green", linestyle=":", linewidth=1)
+    if lo is not None and hi is not None:
+        ax.axvspan(lo, hi, color="tab:green", alpha=0.12)
+
+
+def _verdict_scatter(ax, xs, ys, verdicts):
+    for verdict, color in VERDICT_COLORS.items():
+        pts = [(x, y) for x, y, v in zip(xs, ys, verdicts, strict=True) if v == verdict]
+        pts = [(x, y) for x, y in pts if y is not None]
+        if pts:
+            ax.scatter(
+                [p[0] for p in pts], [p[1] for p in pts], color=color, zorder=3, label=verdict
+            )
+
+
+def render_capacity(capacity, rows, out_dir):
+    """One PNG per capacity search: output throughput and goodput against the load, then
+    each SLO metric against the load with its limit drawn, the measured points coloured by
+    verdict and the boundary (capacity .. first failing) shaded; plus a bar chart of the
+    capacity per server setting when several were searched. Returns the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    slos = capacity.get("slos") or []
+    xlabel = "request rate (req/s)" if capacity["load"] == "request_rate" else "client concurrency"
+    for search in capacity["searches"]:
+        series = _capacity_series(search, rows)
+        if not series:
+            continue
+        xs = [p["load"] for p, _r in series]
+        verdicts = [p["leaning"] for p, _r in series]
+        shown = [s for s in slos if s["kind"] == "latency"]
+        errors = [((p.get("values") or {}).get("error_rate") or 0) for p, _r in series]
+        if any(errors):
+            shown += [s for s in slos if s["kind"] == "error_rate"]
+        fig, axes = plt.subplots(
+            1 + len(shown), 1, figsize=(6.5, 2.6 * (1 + len(shown))), sharex=True, squeeze=False
+        )
+        axes = [a[0] for a in axes]
+        ax = axes[0]
+        tput = [_m(r, "output_token_throughput") if r else None for _p, r in series]
+        good = []
+        for _p, r in series:
+            g, osl = (_m(r, "goodput"), _m(r, "osl_avg")) if r else (None, None)
+            good.append(g * osl if g is not None and osl else None)
+        ax.plot(
+            [x for x, y in zip(xs, tput, strict=True) if y is not None],
+            [y for y in tput if y is not None],
+            "-",
+            color="tab:blue",
+            label="output tokens/s",
+        )
+        _verdict_scatter(ax, xs, tput, verdicts)
+        if any(g is not None for g in good):
+            ax.plot(
+                [x for x, y in zip(xs, good, strict=True) if y is not None],
+                [y for y in good if y is not None],
+                "--",
+                color="tab:purple",
+                label="goodput tokens/s",
+            )
+        _boundary(ax, search)
+        ax.set_ylabel("tokens/s")
+        ax.set_title(
+            "%s %d/%d: capacity %s (first failing %s)"
+            % (
+                report._server_label(search["server"]),
+                search["input_tokens"],
+                search["output_tokens"],
+                report._g(search["capacity"]),
+                report._g(search["first_failing"]),
+            ),
+            fontsize="medium",
+        )
+        ax.legend(fontsize="x-small")
+        for ax, slo in zip(axes[1:], shown, strict=True):
+            vals = [(p.get("values") or {}).get(slo["name"]) for p, _r in series]
+            ax.plot(
+                [x for x, y in zip(xs, vals, strict=True) if y is not None],
+                [y for y in vals if y is not None],
+                "-",
+                color="tab:gray",
+            )
+            _verdict_scatter(ax, xs, vals, verdicts)
+            ax.axhline(slo["limit"], color="tab:red", linestyle="--", label="SLO %g" % slo["limit"])
+            _boundary(ax, search)
+            ax.set_ylabel(slo["name"] + (" (ms)" if slo["kind"] == "latency" else ""))
+            ax.legend(fontsize="x-small")
+        axes[-1].set_xlabel(xlabel)
+        if max(xs) / float(min(xs)) >= 8:
+            from matplotlib.ticker import ScalarFormatter
+
+            axes[-1].set_xscale("log")
+            axes[-1].xaxis.set_major_formatter(ScalarFormatter())
+        fig.tight_layout()
+        name = report.capacity_plot_name(search["id"])
+        fig.savefig(os.path.join(out_dir, name), dpi=100)
+        plt.close(fig)
+        written.append(name)
+    found = [s for s in capacity["searches"] if s.get("capacity") is not None]
+    if len(found) > 1:
+        fig, ax = plt.subplots(figsize=(6.5, 3.5))
+        labels = [
+            "%s\n%d/%d" % (report._server_label(s["server"]), s["input_tokens"], s["output_tokens"])
+            for s in found
+        ]
+        caps = [s["capacity"] for s in found]
+        errs = [
+            [0 for _s in found],
+            [(s["first_failing"] or s["capacity"]) - s["capacity"] for s in found],
+        ]
+        ax.bar(range(len(found)), caps, yerr=errs, capsize=4, color="tab:blue")
+        ax.set_xticks(range(len(found)))
+        ax.set_xticklabels(labels, fontsize="small")
+        ax.set_ylabel("capacity (%s)" % xlabel)
+        ax.set_title("SLO capacity per server setting (bar: capacity, whisker: first failing)")
+        ax.set_ylim(0, max(caps) * 1.25 if not math.isinf(max(caps)) else None)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, report.BY_SETTING_PLOT), dpi=100)
+        plt.close(fig)
+        written.append(report.BY_SETTING_PLOT)
     return written

@@ -96,10 +96,14 @@ def fresh_files(src, digest):
     return last["files"]
 
 
-def render_plots(rows, src, host):
-    """PNG plots of the rows (names); none, with a warning, without matplotlib."""
+def render_plots(rows, src, host, capacity=None):
+    """PNG plots of the rows and of the capacity searches (names); none, with a warning,
+    without matplotlib."""
     try:
-        return plots.render(rows, src)  # imports matplotlib
+        names = plots.render(rows, src) if rows else []  # imports matplotlib
+        if capacity:
+            names += plots.render_capacity(capacity, rows, src)
+        return names
     except ImportError as exc:
         host.warn("plots skipped, matplotlib is missing: %s" % exc)
         return []
@@ -114,6 +118,7 @@ def render_report(params, check_mode, host):
     except (OSError, ValueError) as exc:
         raise BenchError("cannot read the results in %s: %s" % (src, exc)) from exc
     rows, failures = data.get("rows") or [], data.get("failures") or []
+    capacity = data.get("capacity")
     meta = dict(data.get("meta") or {})
     meta.update(params["meta"] or {})
     comparison = baseline_comparison(params, rows)
@@ -121,6 +126,12 @@ def render_report(params, check_mode, host):
         meta["baseline"] = params["baseline"]
     roof = report.roofline(params["gpu"], params["weights_bytes"], rows)
     result = dict(changed=False, files=[], roofline=roof)
+    if capacity:
+        result["capacity"] = [
+            {k: s.get(k) for k in ("id", "capacity", "first_failing", "stop", "cost")}
+            for s in capacity.get("searches") or []
+        ]
+        result["best"] = capacity.get("best")
     if comparison is not None:
         result["comparison"] = comparison
         result["regressions"] = [c for c in comparison if c["regressed"]]
@@ -130,11 +141,19 @@ def render_report(params, check_mode, host):
     if fresh is not None:
         result["files"] = fresh
     elif not check_mode:
-        pngs = render_plots(rows, src, host) if params["plots"] and rows else []
+        wanted = params["plots"] and (rows or capacity)
+        pngs = render_plots(rows, src, host, capacity) if wanted else []
         outputs = {
             "results.csv": report.csv_text(rows),
             "report.md": report.markdown(
-                meta, rows, failures, roof, comparison, params["regression_threshold"], pngs
+                meta,
+                rows,
+                failures,
+                roof,
+                comparison,
+                params["regression_threshold"],
+                pngs,
+                capacity,
             ),
         }
         for name, text in outputs.items():

@@ -277,8 +277,10 @@ def compare(rows, baseline_rows, metrics, threshold):
     return out
 
 
-def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, plots=()):
-    """The human report."""
+def markdown(
+    meta, rows, failures, roof=None, comparison=None, threshold=None, plots=(), capacity=None
+):
+    """The human report; `capacity` is results.json's capacity section (a capacity search)."""
     md = ["# Benchmark %s" % meta.get("run_id", ""), ""]
     md.append(
         "Model `%s` on `%s` (runtime %s), %s %s, profile `%s`, %s repeat(s) per point after a "
@@ -296,6 +298,8 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
     md += ["", "## Batch size", "", BATCH_NOTE]
     if meta.get("max_num_seqs"):
         md.append("Server `max_num_seqs` for this run: %s." % meta["max_num_seqs"])
+    if capacity:
+        md += capacity_section(capacity, plots)
     md += ["", "## Results (mean over repeats)", ""]
     md.append(
         "| point | load | in/out | out tok/s | req/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 "
@@ -397,10 +401,195 @@ def markdown(meta, rows, failures, roof=None, comparison=None, threshold=None, p
             md.append("No point of this run matches a point of the baseline.")
         md.append("")
         md.append("Regression threshold: %.0f%%." % (100 * float(threshold or 0)))
+    plots = [p for p in plots if not p.startswith("capacity")]
     if plots:
         md += ["", "## Plots", ""]
         md += ["![%s](%s)" % (p, p) for p in plots]
     return "\n".join(md) + "\n"
+
+
+# ---- capacity under an SLO (benchmark_search=capacity) --------------------------------------
+
+
+BY_SETTING_PLOT = "capacity_by_setting.png"
+
+
+def capacity_plot_name(search_id):
+    return "capacity_%s.png" % search_id
+
+
+def _server_label(server):
+    return " ".join("%s=%s" % kv for kv in sorted((server or {}).items())) or "default"
+
+
+def _g(val, unit=""):
+    return "-" if val is None else "%g%s" % (val, unit)
+
+
+def _cost_line(cost):
+    """How the cost at capacity was computed, or why there is none."""
+    if not cost:
+        return None
+    if cost.get("usd_per_hour") is None:
+        return "No cost per token: %s." % cost.get("note", "no hourly price")
+    where = ", ".join(
+        x
+        for x in (
+            "machine type %s" % cost["machine_type"] if cost.get("machine_type") else "",
+            "price read on %s" % cost["read_on"] if cost.get("read_on") else "",
+            "source: %s" % cost["source"] if cost.get("source") else "",
+        )
+        if x
+    )
+    if cost.get("usd_per_million_output_tokens") is None:
+        return (
+            "No cost per token: no goodput at the capacity (hourly price $%g)."
+            % (cost["usd_per_hour"])
+        )
+    return (
+        "Cost at capacity: $%g/h (%s) / (%.1f output tokens/s of %s x 3600) x 10^6 = "
+        "**$%.4g per million output tokens**."
+        % (
+            cost["usd_per_hour"],
+            where or "benchmark_hourly_price_usd",
+            cost["tokens_per_s"],
+            cost.get("basis") or "goodput",
+            cost["usd_per_million_output_tokens"],
+        )
+    )
+
+
+def _uncertainty(search):
+    rel = search.get("relative_uncertainty")
+    if rel is None:
+        return "-"
+    return "+%.1f %%" % (100 * rel)
+
+
+def capacity_section(capacity, plots=()):
+    """Markdown of results.json's capacity section: the answer per search (server setting
+    and lengths), the best setting, the cost, and per search the points it measured."""
+    unit = " req/s" if capacity["load"] == "request_rate" else ""
+    md = ["", "## Capacity under the SLO", ""]
+    md.append(
+        "Highest %s meeting every SLO (%s), searched over %s..%s%s to +-%g %% within %d "
+        "runs. `first failing` is the lowest measured load above the capacity that fails; "
+        "the boundary lies between the two. Goodput: output tokens/s of the requests "
+        "meeting the SLO's per-request limits (the tool's goodput x output length), at the "
+        "capacity."
+        % (
+            capacity["load"].replace("_", " "),
+            capacity["slo"],
+            _g(capacity["bracket"][0]),
+            _g(capacity["bracket"][1]),
+            unit,
+            100 * capacity["precision"],
+            capacity["budget"],
+        )
+    )
+    md += [
+        "",
+        "| server | in/out | capacity | first failing | uncertainty | goodput tok/s "
+        "| $ / M output tokens | runs | stopped |",
+        "|" + "---|" * 9,
+    ]
+    for s in capacity["searches"]:
+        good = s.get("goodput") or {}
+        cost = s.get("cost") or {}
+        md.append(
+            "| %s | %d/%d | %s | %s | %s | %s | %s | %d | %s |"
+            % (
+                _server_label(s["server"]),
+                s["input_tokens"],
+                s["output_tokens"],
+                "**%s**" % _g(s["capacity"]) if s["capacity"] is not None else "none",
+                _g(s["first_failing"]),
+                _uncertainty(s),
+                _fmt(good.get("value"), 1) or "-",
+                "%.4g" % cost["usd_per_million_output_tokens"]
+                if cost.get("usd_per_million_output_tokens") is not None
+                else "-",
+                s["points_used"],
+                s["stop"],
+            )
+        )
+    for b in capacity.get("best") or []:
+        if (b.get("compared") or 0) > 1:
+            md += [
+                "",
+                "**Best server setting** for %d/%d: `%s`, capacity %s%s (%d settings compared)."
+                % (
+                    b["input_tokens"],
+                    b["output_tokens"],
+                    _server_label(b["server"]),
+                    _g(b["capacity"]),
+                    unit,
+                    b["compared"],
+                ),
+            ]
+    if BY_SETTING_PLOT in plots:
+        md += ["", "![%s](%s)" % (BY_SETTING_PLOT, BY_SETTING_PLOT)]
+    costs = {_cost_line(s.get("cost")) for s in capacity["searches"]} - {None}
+    if len(costs) == 1:
+        md += ["", costs.pop()]
+    for s in capacity["searches"]:
+        md += _search_detail(capacity, s, plots, unit)
+    return md
+
+
+def _search_detail(capacity, s, plots, unit):
+    md = [
+        "",
+        "### %s, %d/%d" % (_server_label(s["server"]), s["input_tokens"], s["output_tokens"]),
+        "",
+    ]
+    md.append("Stopped (%s): %s." % (s["stop"], s["message"]))
+    rel = s.get("relative_uncertainty")
+    if s["stop"] == "precision" and rel and rel > capacity["precision"] + 1e-9:
+        md.append("The bracket is two adjacent client counts: no integer concurrency lies between.")
+    for note in s.get("notes") or []:
+        md.append("Note: %s." % note)
+    line = _cost_line(s.get("cost"))
+    if line and len(capacity["searches"]) > 1:
+        md.append(line)
+    names = [x["name"] for x in capacity.get("slos") or []]
+    limits = {x["name"]: x["limit"] for x in capacity.get("slos") or []}
+    md += [
+        "",
+        "| load | runs | verdict | %s |" % " | ".join("%s (<= %g)" % (n, limits[n]) for n in names),
+        "|" + "---|" * (3 + len(names)),
+    ]
+    for p in sorted(s["points"], key=lambda p: p["load"]):
+        mark = " ⬅ capacity" if p["load"] == s["capacity"] else ""
+        vals = []
+        for n in names:
+            v = (p.get("values") or {}).get(n)
+            text = "-" if v is None else ("%.4g" % v)
+            vals.append("**%s**" % text if n in (p.get("failed") or []) else text)
+        md.append(
+            "| %s%s%s | %s | %s | %s |"
+            % (
+                _g(p["load"]),
+                unit,
+                mark,
+                ", ".join(p.get("runs") or []),
+                p["verdict"]
+                if p["verdict"] == p["leaning"]
+                else "%s (leaning %s)" % (p["verdict"], p["leaning"]),
+                " | ".join(vals),
+            )
+        )
+    md.append("")
+    md.append(
+        "runs: why the search measured the load (min: the lower end; bracket: growing "
+        "towards the boundary; interpolate / straddle / close: narrowing from the curve's "
+        "estimates; bisect: halving; repeat: another run of an uncertain point). Bold: over "
+        "its limit. Values are the means over the runs."
+    )
+    name = capacity_plot_name(s["id"])
+    if name in plots:
+        md += ["", "![%s](%s)" % (name, name)]
+    return md
 
 
 # ---- Triton overhead: the same sweep against triton_cpu and vllm_cpu ---------------------

@@ -20,6 +20,7 @@ import os
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as report
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _runner as runner
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo as slo_mod
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _sweep as sweep
 from ansible_collections.llmserve.triton.plugins.module_utils.bench._module_support import (
     BenchError,
@@ -30,10 +31,23 @@ OVERRIDES = ("concurrency", "request_rates", "lengths", "repeats", "request_coun
 OVERRIDES += ("num_prompts", "seed", "warmup_requests")
 
 
+def goodput_slo(params, slos=None):
+    """The per-request limits for the tools' --goodput ({ttft_ms: 2000, ...}) from O(slo),
+    whose keys may carry a statistic (ttft_ms_p99) and error_rate (not a per-request limit),
+    or from the capacity search's parsed `slos`; None without SLOs."""
+    if slos is None:
+        if not params["slo"]:
+            return None
+        slos = slo_mod.parse_slo(params["slo"], default_error_rate=None)
+    limits = slo_mod.goodput_limits(slos)
+    # 2000, not 2000.0, on the command line
+    return {k: int(v) if float(v).is_integer() else v for k, v in limits.items()} or None
+
+
 def validate(params):
     """Resolve the profile with the overrides, validate it, plan it and check that the
-    engine can talk to the target kind. Returns (cfg, points); raises BenchError whose
-    message names the offending variable."""
+    engine can talk to the target kind and that O(slo) names known metrics. Returns
+    (cfg, points); raises BenchError whose message names the offending variable."""
     overrides = {k: params[k] for k in OVERRIDES}
     overrides["engine_args"] = params["engine_args_sweep"]
     try:
@@ -42,7 +56,8 @@ def validate(params):
         )
         points = sweep.plan(cfg)
         cmds.check_target(params["engine"], params["target"]["kind"])
-    except (sweep.SweepError, cmds.CommandError) as exc:
+        goodput_slo(params)
+    except (sweep.SweepError, cmds.CommandError, slo_mod.SloError) as exc:
         raise BenchError(str(exc)) from exc
     return cfg, points
 
@@ -118,17 +133,15 @@ def results_meta(params, cfg, version, old, wall_s):
     return meta
 
 
-def run_sweep(params, cfg, points, result, host):
-    """Measure the selected points that are not done yet, write results.json and return the
-    module result (`result` is plan()'s, extended). Raises BenchError before anything runs
-    when the inputs are wrong, and with the result when a point failed."""
+def prepare(params, cfg, points, host, slo=None, probe=True):
+    """Find the tool and its version, refuse flags its --help lacks (every command of
+    `points`) and, with `probe`, an unreachable target when `points` has work left; the
+    Runner context. Returns (ctx, version); raises BenchError before anything runs."""
     ws = params["workspace"]
-    points = selected(params, points)
     exe = params["executable"] or host.which(params["engine"])
     env = dict(params["environment"] or {})
     version = engine_version(params, exe, env, host)
-    result["engine_version"] = version
-    opts = dict(seed=cfg["seed"], num_prompts=cfg["num_prompts"], slo=params["slo"])
+    opts = dict(seed=cfg["seed"], num_prompts=cfg["num_prompts"], slo=slo)
     opts["extra_args"] = params["extra_args"]
     try:
         table = cmds.flag_table(params["engine"], version)
@@ -138,12 +151,8 @@ def run_sweep(params, cfg, points, result, host):
         check_flags(params, version, exe, points, opts, out + err)
     except cmds.CommandError as exc:
         raise BenchError(str(exc)) from exc
-    check_reachable(params, points, host)
-
-    def run_cmd(cmd, cwd):
-        full = ["timeout", str(params["timeout"])] + cmd
-        return host.run_command(full, cwd=cwd, environ_update=env)
-
+    if probe:
+        check_reachable(params, points, host)
     ctx = dict(
         engine=params["engine"],
         version=version,
@@ -155,8 +164,31 @@ def run_sweep(params, cfg, points, result, host):
         metrics_url=params["target"]["metrics_url"],
         model=params["target"]["model"],
         warmup_requests=cfg["warmup_requests"],
+        env=env,
     )
+    return ctx, version
+
+
+def run_command_for(params, host, env):
+    """run_cmd of the Runner: the tool under `timeout`, in its artifact dir."""
+
+    def run_cmd(cmd, cwd):
+        full = ["timeout", str(params["timeout"])] + cmd
+        return host.run_command(full, cwd=cwd, environ_update=env)
+
+    return run_cmd
+
+
+def run_sweep(params, cfg, points, result, host):
+    """Measure the selected points that are not done yet, write results.json and return the
+    module result (`result` is plan()'s, extended). Raises BenchError before anything runs
+    when the inputs are wrong, and with the result when a point failed."""
+    ws = params["workspace"]
+    points = selected(params, points)
+    ctx, version = prepare(params, cfg, points, host, goodput_slo(params))
+    result["engine_version"] = version
     os.makedirs(ws, exist_ok=True)
+    run_cmd = run_command_for(params, host, ctx["env"])
     summary = runner.Runner(ctx, run_cmd, host.fetch_text, host.clock).run(points)
     rows, failures = runner.collect(ws, sweep.plan(cfg))
     path = os.path.join(ws, "results.json")

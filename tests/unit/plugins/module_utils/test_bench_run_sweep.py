@@ -98,12 +98,30 @@ def _sweep(params, host):
         ({"engine": "aiperf", "target": {"kind": "kserve"}}, "no KServe gRPC client"),
         ({"target": {"kind": "triton_generate"}}, "benchmark_target_kind=kserve"),
         ({"profile": "nope"}, "unknown benchmark_profile"),
+        ({"slo": {"bogus_ms": 1}}, "benchmark_slo: unknown metric 'bogus_ms'"),
+        ({"slo": {"ttft_ms_p95": 1}}, "benchmark_slo: ttft_ms_p95 asks for 'p95'"),
     ],
 )
 def test_validate_raises_a_clear_error(tmp_path, extra, msg):
     with pytest.raises(BenchError, match=msg) as err:
         rs.validate(_params(str(tmp_path), **extra))
     assert err.value.result == {}
+
+
+@pytest.mark.parametrize(
+    "slo,limits",
+    [
+        (None, None),
+        ({}, None),
+        ({"ttft_ms": 200, "itl_ms": 20}, {"ttft_ms": 200, "itl_ms": 20}),
+        ({"ttft_ms_p99": 200, "ttft_ms_p50": 100, "error_rate": 0.01}, {"ttft_ms": 100}),
+        ({"error_rate": 0.05}, None),
+    ],
+)
+def test_goodput_slo_takes_the_per_request_limits(tmp_path, slo, limits):
+    """--goodput gets one limit per metric (the tightest of its statistics); error_rate is
+    no per-request limit."""
+    assert rs.goodput_slo(_params(str(tmp_path), slo=slo)) == limits
 
 
 def test_validate_returns_config_and_points(tmp_path):
@@ -224,7 +242,6 @@ def test_failed_point_raises_with_the_result(tmp_path):
         ({"extra_args": ["--bogus-flag"]}, {}, "genai-perf 0.0.16 does not support --bogus-flag"),
         ({}, {"unreachable": "Connection refused"}, "h:8000 is unreachable (Connection refused)"),
         ({"engine": "aiperf", "engine_version": "0.0.1"}, {}, "older than any supported"),
-        ({"slo": {"bogus_ms": 1}}, {}, "unknown SLO 'bogus_ms' in benchmark_slo"),
     ],
 )
 def test_bad_setup_fails_before_measuring(tmp_path, extra, host_kw, msg):
