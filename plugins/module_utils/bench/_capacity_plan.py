@@ -27,6 +27,9 @@ __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 import math
 
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo as slo_mod
+from ansible_collections.llmserve.triton.plugins.module_utils.bench._slo import (
+    finite_number as _num,
+)
 
 SEARCHES = ("grid", "capacity")
 LOADS = ("concurrency", "request_rate")
@@ -42,16 +45,6 @@ SLACK = 2  # default budget = needed_points + SLACK
 
 class SearchError(Exception):
     """Invalid capacity-search input; the message names the variable and the fix."""
-
-
-def _num(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        num = float(value)
-    except (TypeError, ValueError):
-        return None
-    return num if math.isfinite(num) else None
 
 
 def narrow_steps(width, precision):

@@ -51,7 +51,8 @@ class SloError(Exception):
     """Invalid benchmark_slo; the message names the key and the fix."""
 
 
-def _number(value):
+def finite_number(value):
+    """float(value) when it is a finite number (not a bool), else None."""
     if isinstance(value, bool):
         return None
     try:
@@ -101,7 +102,7 @@ def parse_slo(spec, default_error_rate=DEFAULT_ERROR_RATE):
                 "benchmark_slo sets %s twice (as %s and %s): keep one" % (metric, seen[metric], key)
             )
         seen[metric] = key
-        limit = _number(spec[key])
+        limit = finite_number(spec[key])
         if metric == ERROR_RATE:
             if limit is None or not 0 <= limit < 1:
                 raise SloError(
@@ -153,8 +154,8 @@ def error_counts(records):
     """(errors, requests) pooled over the repeats; requests counts failed ones too."""
     errors = total = 0
     for rec in _as_list(records):
-        err = int(_number(rec.get("error_count")) or 0)
-        ok = int(_number(rec.get("request_count")) or 0)
+        err = int(finite_number(rec.get("error_count")) or 0)
+        ok = int(finite_number(rec.get("request_count")) or 0)
         errors, total = errors + err, total + err + ok
     return errors, total
 
@@ -180,7 +181,7 @@ def _decide(low, high, value, limit):
 
 
 def _check_latency(slo, records, noise):
-    vals = [_number(r.get(slo["metric"])) for r in records]
+    vals = [finite_number(r.get(slo["metric"])) for r in records]
     vals = [v for v in vals if v is not None]
     check = dict(name=slo["name"], limit=slo["limit"], n=len(vals))
     if not vals:
