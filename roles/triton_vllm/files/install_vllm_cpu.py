@@ -45,8 +45,13 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 # pip's options that uv gets, by pip's option name (config keys, PIP_* variables).
 MULTI_VALUED = ("extra-index-url", "find-links", "constraint", "trusted-host")
 SINGLE_VALUED = ("index-url", "no-index", "cert", "client-cert", "timeout", "retries")
-ALIASES = {"default-timeout": "timeout", "constraints": "constraint", "i": "index-url",
-           "f": "find-links", "c": "constraint"}
+ALIASES = {
+    "default-timeout": "timeout",
+    "constraints": "constraint",
+    "i": "index-url",
+    "f": "find-links",
+    "c": "constraint",
+}
 
 
 def parse_args(argv=None):
@@ -163,8 +168,13 @@ def uv_settings(pip_conf, index_url="", extra_index_urls=()):
         env["UV_HTTP_TIMEOUT"] = str(int(float(pip_conf["timeout"])))
     if pip_conf.get("retries"):
         env["UV_HTTP_RETRIES"] = str(int(float(pip_conf["retries"])))
-    return {"main": main, "extra": extra, "find_links": list(pip_conf.get("find-links", [])),
-            "flags": flags, "env": env}
+    return {
+        "main": main,
+        "extra": extra,
+        "find_links": list(pip_conf.get("find-links", [])),
+        "flags": flags,
+        "env": env,
+    }
 
 
 def uv_command(uv, python, settings, args, reachable=lambda url: True):
@@ -214,8 +224,13 @@ def reachable(url, timeout=10.0, cafile=None):
 
 
 def pip_config_text():
-    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], check=False,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"],
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     return out.stdout if out.returncode == 0 else ""
 
 
@@ -311,8 +326,11 @@ def main(argv=None):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(dict(spec, installed_with=args.installer), f, indent=1, sort_keys=True)
     os.replace(tmp, args.marker)
-    print(json.dumps({"changed": True, "spec": spec, "vllm_version": alias,
-                      "installer": args.installer}))
+    print(
+        json.dumps(
+            {"changed": True, "spec": spec, "vllm_version": alias, "installer": args.installer}
+        )
+    )
     return 0
 
 

@@ -49,20 +49,22 @@ def test_parse_captured(ivc):
 
 
 def test_parse_precedence_env_over_install_over_global(ivc):
-    text = "\n".join([
-        ":env:.index-url='https://env.example/simple'",
-        "global.index-url='https://global.example/simple'",
-        "install.index-url='https://install.example/simple'",
-        "global.timeout='30'",
-        "install.timeout='60'",
-        r"global.find_links='/a\n/b'",  # underscores; repr of a newline-separated value
-        "download.index-url='https://download.example/simple'",  # not pip install's section
-        "global.trusted-host='mirror.example other.example'",
-        "global.retries='7'",
-        "global.no-index='false'",
-        "global.user='true'",                    # not a source setting: ignored
-        "garbage line",
-    ])
+    text = "\n".join(
+        [
+            ":env:.index-url='https://env.example/simple'",
+            "global.index-url='https://global.example/simple'",
+            "install.index-url='https://install.example/simple'",
+            "global.timeout='30'",
+            "install.timeout='60'",
+            r"global.find_links='/a\n/b'",  # underscores; repr of a newline-separated value
+            "download.index-url='https://download.example/simple'",  # not pip install's section
+            "global.trusted-host='mirror.example other.example'",
+            "global.retries='7'",
+            "global.no-index='false'",
+            "global.user='true'",  # not a source setting: ignored
+            "garbage line",
+        ]
+    )
     conf = ivc.parse_pip_config(text)
     assert conf["index-url"] == "https://env.example/simple"
     assert conf["timeout"] == "60"
@@ -78,30 +80,50 @@ def test_parse_empty(ivc):
 
 
 def test_uv_settings_captured(ivc):
-    s = ivc.uv_settings(ivc.parse_pip_config(CAPTURED), "", ["https://download.pytorch.org/whl/cpu"])
+    s = ivc.uv_settings(
+        ivc.parse_pip_config(CAPTURED), "", ["https://download.pytorch.org/whl/cpu"]
+    )
     assert s["main"] == ivc.PYPI_SIMPLE
-    assert s["extra"] == ["file:///opt/pypi/simple", "file:///opt/pypi-more/simple",
-                          "https://download.pytorch.org/whl/cpu"]
+    assert s["extra"] == [
+        "file:///opt/pypi/simple",
+        "file:///opt/pypi-more/simple",
+        "https://download.pytorch.org/whl/cpu",
+    ]
     assert s["find_links"] == ["/opt/wheels"]
     assert s["flags"] == ["--constraint", "/etc/xdg/pip/constraints.txt"]
-    assert s["env"] == {"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
-                        "UV_HTTP_TIMEOUT": "180"}
+    assert s["env"] == {
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+        "UV_HTTP_TIMEOUT": "180",
+    }
 
 
 def test_uv_settings_role_index_wins(ivc):
-    conf = {"index-url": "https://pip.example/simple", "extra-index-url": ["https://x/simple"],
-            "trusted-host": ["x"], "retries": "3", "client-cert": "/c.pem", "timeout": "15.5"}
+    conf = {
+        "index-url": "https://pip.example/simple",
+        "extra-index-url": ["https://x/simple"],
+        "trusted-host": ["x"],
+        "retries": "3",
+        "client-cert": "/c.pem",
+        "timeout": "15.5",
+    }
     s = ivc.uv_settings(conf, "https://role.example/simple", ["", "https://x/simple"])
     assert s["main"] == "https://role.example/simple"
     assert s["extra"] == ["https://x/simple"]  # no duplicate, no empty entry
     assert s["flags"] == ["--allow-insecure-host", "x"]
-    assert s["env"] == {"SSL_CLIENT_CERT": "/c.pem", "UV_HTTP_TIMEOUT": "15",
-                        "UV_HTTP_RETRIES": "3"}
+    assert s["env"] == {
+        "SSL_CLIENT_CERT": "/c.pem",
+        "UV_HTTP_TIMEOUT": "15",
+        "UV_HTTP_RETRIES": "3",
+    }
 
 
 def test_uv_settings_no_index(ivc):
-    conf = {"no-index": "1", "index-url": "https://pip.example/simple",
-            "extra-index-url": ["https://x/simple"], "find-links": ["/w"]}
+    conf = {
+        "no-index": "1",
+        "index-url": "https://pip.example/simple",
+        "extra-index-url": ["https://x/simple"],
+        "find-links": ["/w"],
+    }
     s = ivc.uv_settings(conf)
     assert s["main"] is None and s["extra"] == [] and s["find_links"] == ["/w"]
     cmd, _ = ivc.uv_command("uv", "/v/bin/python", s, ["pkg"])
@@ -113,14 +135,27 @@ def test_uv_settings_no_index(ivc):
 def test_uv_command_all_reachable(ivc):
     s = ivc.uv_settings(ivc.parse_pip_config(CAPTURED))
     cmd, env = ivc.uv_command("/t/uv", "/v/bin/python", s, ["--no-deps", "torch==2.13.0+cpu"])
-    assert cmd == ["/t/uv", "pip", "install", "--python", "/v/bin/python",
-                   "--index-strategy", "unsafe-best-match",
-                   "--index-url", ivc.PYPI_SIMPLE,
-                   "--extra-index-url", "file:///opt/pypi/simple",
-                   "--extra-index-url", "file:///opt/pypi-more/simple",
-                   "--find-links", "/opt/wheels",
-                   "--constraint", "/etc/xdg/pip/constraints.txt",
-                   "--no-deps", "torch==2.13.0+cpu"]
+    assert cmd == [
+        "/t/uv",
+        "pip",
+        "install",
+        "--python",
+        "/v/bin/python",
+        "--index-strategy",
+        "unsafe-best-match",
+        "--index-url",
+        ivc.PYPI_SIMPLE,
+        "--extra-index-url",
+        "file:///opt/pypi/simple",
+        "--extra-index-url",
+        "file:///opt/pypi-more/simple",
+        "--find-links",
+        "/opt/wheels",
+        "--constraint",
+        "/etc/xdg/pip/constraints.txt",
+        "--no-deps",
+        "torch==2.13.0+cpu",
+    ]
     assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
 
 
@@ -179,8 +214,9 @@ def test_installer_uv_needs_binary(ivc):
 
 
 def _run(args):
-    out = subprocess.run([sys.executable, SCRIPT] + args, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, SCRIPT] + args, check=True, stdout=subprocess.PIPE, text=True
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 
