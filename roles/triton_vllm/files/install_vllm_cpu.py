@@ -181,10 +181,13 @@ def uv_command(uv, python, settings, args, reachable=lambda url: True):
     """argv and environment of ``uv pip install`` for ``settings`` (uv_settings).
 
     pip looks at every index and takes the best match: so does uv with
-    ``--index-strategy unsafe-best-match``. An index or find-links location that
+    ``--index-strategy unsafe-best-match``; ``--compile-bytecode`` as pip does. An index or find-links location that
     ``reachable`` refuses is left out (pip warns and goes on; uv would fail); when the main
     index is refused, uv runs ``--offline`` (cached index pages and wheels only)."""
     cmd = [uv, "pip", "install", "--python", python, "--index-strategy", "unsafe-best-match"]
+    # pip writes the .pyc files at install time; uv only when asked. Without them every start
+    # of the server (not root: it cannot write them into the root-owned venv) compiles again.
+    cmd.append("--compile-bytecode")
     offline = False
     if settings["main"] is None:
         cmd.append("--no-index")

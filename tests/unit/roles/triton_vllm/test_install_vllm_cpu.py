@@ -143,6 +143,7 @@ def test_uv_command_all_reachable(ivc):
         "/v/bin/python",
         "--index-strategy",
         "unsafe-best-match",
+        "--compile-bytecode",
         "--index-url",
         ivc.PYPI_SIMPLE,
         "--extra-index-url",
