@@ -177,17 +177,20 @@ def uv_settings(pip_conf, index_url="", extra_index_urls=()):
     }
 
 
-def uv_command(uv, python, settings, args, reachable=lambda url: True):
+def uv_command(uv, python, settings, args, reachable=lambda url: True, compile_bytecode=True):
     """argv and environment of ``uv pip install`` for ``settings`` (uv_settings).
 
     pip looks at every index and takes the best match: so does uv with
-    ``--index-strategy unsafe-best-match``; ``--compile-bytecode`` as pip does. An index or find-links location that
+    ``--index-strategy unsafe-best-match``; ``--compile-bytecode`` as pip does (unless
+    ``compile_bytecode`` is false). An index or find-links location that
     ``reachable`` refuses is left out (pip warns and goes on; uv would fail); when the main
     index is refused, uv runs ``--offline`` (cached index pages and wheels only)."""
     cmd = [uv, "pip", "install", "--python", python, "--index-strategy", "unsafe-best-match"]
     # pip writes the .pyc files at install time; uv only when asked. Without them every start
     # of the server (not root: it cannot write them into the root-owned venv) compiles again.
-    cmd.append("--compile-bytecode")
+    # uv then compiles the whole site-packages: the last install of a series is enough.
+    if compile_bytecode:
+        cmd.append("--compile-bytecode")
     offline = False
     if settings["main"] is None:
         cmd.append("--no-index")
@@ -259,10 +262,13 @@ class Installer:
             self._reach[url] = reachable(url, timeout=timeout, cafile=self.pip_conf.get("cert"))
         return self._reach[url]
 
-    def install(self, *args, index_url="", extra_index_url=""):
+    def install(self, *args, index_url="", extra_index_url="", last=True):
+        """pip install ``args``; ``last``: the last of a series (uv compiles the bytecode)."""
         if self.kind == "uv":
             settings = uv_settings(self.pip_conf, index_url, [extra_index_url])
-            cmd, extra_env = uv_command(self.uv, sys.executable, settings, args, self._reachable)
+            cmd, extra_env = uv_command(
+                self.uv, sys.executable, settings, args, self._reachable, compile_bytecode=last
+            )
             env = dict(self.env, **extra_env)
         else:
             cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
@@ -314,12 +320,18 @@ def main(argv=None):
         print(json.dumps({"changed": True, "spec": spec}))
         return 0
     pip = Installer(args.installer, args.uv, args.cache_dir).install
-    pip("packaging", index_url=args.index_url)
+    pip("packaging", index_url=args.index_url, last=False)
     # Only torch itself comes from the PyTorch index (--no-deps): its dependencies resolve
     # from the main index below, so an unreachable PyTorch index costs one lookup, not one
     # per package.
-    pip("--no-deps", args.torch, index_url=args.index_url, extra_index_url=args.torch_index_url)
-    pip("--no-deps", "%s==%s" % (args.package, args.version), index_url=args.index_url)
+    pip(
+        "--no-deps",
+        args.torch,
+        index_url=args.index_url,
+        extra_index_url=args.torch_index_url,
+        last=False,
+    )
+    pip("--no-deps", "%s==%s" % (args.package, args.version), index_url=args.index_url, last=False)
     reqs = wanted_requirements(args.package, set(spec["exclude"]))
     # torch is installed already and satisfies its pin, so the main index is enough here
     # (an unreachable extra index would cost retries for every package).

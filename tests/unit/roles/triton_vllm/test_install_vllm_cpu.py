@@ -160,6 +160,11 @@ def test_uv_command_all_reachable(ivc):
     assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
 
 
+def test_uv_command_compile_bytecode_last_only(ivc):
+    s = ivc.uv_settings({})
+    assert "--compile-bytecode" not in ivc.uv_command("uv", "py", s, [], compile_bytecode=False)[0]
+
+
 def test_uv_command_unreachable_extra_left_out(ivc, capsys):
     s = ivc.uv_settings({}, "", ["https://download.pytorch.org/whl/cpu"])
     cmd, _ = ivc.uv_command("uv", "py", s, ["torch"], lambda u: "pytorch" not in u)
