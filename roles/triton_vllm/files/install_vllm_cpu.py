@@ -45,6 +45,19 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 # pip's options that uv gets, by pip's option name (config keys, PIP_* variables).
 MULTI_VALUED = ("extra-index-url", "find-links", "constraint", "trusted-host")
 SINGLE_VALUED = ("index-url", "no-index", "cert", "client-cert", "timeout", "retries")
+# uv's own settings that would change the sources: not inherited (--no-config drops its files).
+UV_SOURCE_VARS = (
+    "UV_INDEX",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_OFFLINE",
+    "UV_CONSTRAINT",
+    "UV_INDEX_STRATEGY",
+    "UV_CONFIG_FILE",
+)
 ALIASES = {
     "default-timeout": "timeout",
     "constraints": "constraint",
@@ -180,12 +193,15 @@ def uv_settings(pip_conf, index_url="", extra_index_urls=()):
 def uv_command(uv, python, settings, args, reachable=lambda url: True, compile_bytecode=True):
     """argv and environment of ``uv pip install`` for ``settings`` (uv_settings).
 
-    pip looks at every index and takes the best match: so does uv with
+    uv's own configuration files are not read (``--no-config``; Installer drops the
+    UV_SOURCE_VARS variables): pip's settings are the only source. pip looks at every index
+    and takes the best match: so does uv with
     ``--index-strategy unsafe-best-match``; ``--compile-bytecode`` as pip does (unless
     ``compile_bytecode`` is false). An index or find-links location that
     ``reachable`` refuses is left out (pip warns and goes on; uv would fail); when the main
     index is refused, uv runs ``--offline`` (cached index pages and wheels only)."""
-    cmd = [uv, "pip", "install", "--python", python, "--index-strategy", "unsafe-best-match"]
+    cmd = [uv, "pip", "install", "--no-config", "--python", python]
+    cmd += ["--index-strategy", "unsafe-best-match"]
     # pip writes the .pyc files at install time; uv only when asked. Without them every start
     # of the server (not root: it cannot write them into the root-owned venv) compiles again.
     # uv then compiles the whole site-packages: the last install of a series is enough.
@@ -269,7 +285,8 @@ class Installer:
             cmd, extra_env = uv_command(
                 self.uv, sys.executable, settings, args, self._reachable, compile_bytecode=last
             )
-            env = dict(self.env, **extra_env)
+            env = {k: v for k, v in self.env.items() if k not in UV_SOURCE_VARS}
+            env.update(extra_env)
         else:
             cmd = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
             if index_url:

@@ -139,6 +139,7 @@ def test_uv_command_all_reachable(ivc):
         "/t/uv",
         "pip",
         "install",
+        "--no-config",
         "--python",
         "/v/bin/python",
         "--index-strategy",
@@ -238,3 +239,33 @@ def test_marker_of_other_installer_is_a_noop(ivc, tmp_path, installer):
     assert res["changed"] is False
     # A changed spec is an install.
     assert _run(args[:1] + ["0.33.0"] + args[2:] + ["--check"])["changed"] is True
+
+
+def test_installer_uv_runs_with_pip_sources_only(ivc, tmp_path, monkeypatch):
+    """Installer('uv') with a stand-in uv binary: its argv and environment as run."""
+    fake = tmp_path / "uv"
+    rec = tmp_path / "rec.json"
+    fake.write_text(
+        "#!%s\nimport json, os, sys\njson.dump({'argv': sys.argv[1:], 'env': dict(os.environ)},"
+        " open(%r, 'w'))\n" % (sys.executable, str(rec))
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("UV_INDEX_URL", "https://not-pip.example/simple")
+    monkeypatch.setenv("UV_FIND_LINKS", "/not-pip")
+    monkeypatch.setattr(ivc, "pip_config_text", lambda: CAPTURED)
+    inst = ivc.Installer("uv", str(fake), str(tmp_path / "cache"))
+    inst._reach = {ivc.PYPI_SIMPLE: True}  # no network in unit tests
+    inst.install("--no-deps", "pkg==1", index_url="", extra_index_url="", last=False)
+    got = json.loads(rec.read_text())
+    assert "UV_INDEX_URL" not in got["env"] and "UV_FIND_LINKS" not in got["env"]
+    assert got["env"]["UV_CACHE_DIR"] == str(tmp_path / "cache" / "uv")
+    assert got["env"]["PIP_CACHE_DIR"] == str(tmp_path / "cache" / "pip")
+    assert got["env"]["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
+    argv = got["argv"]
+    assert argv[:3] == ["pip", "install", "--no-config"]
+    assert argv[argv.index("--python") + 1] == sys.executable
+    assert "--compile-bytecode" not in argv
+    assert argv[-2:] == ["--no-deps", "pkg==1"]
+    # Local sources of the captured configuration that do not exist here are left out.
+    for loc in ("/opt/wheels", "file:///opt/pypi/simple"):
+        assert (loc in argv) == ivc.reachable(loc)
