@@ -204,7 +204,6 @@ def uv_command(uv, python, settings, args, reachable=lambda url: True, compile_b
     cmd += ["--index-strategy", "unsafe-best-match"]
     # pip writes the .pyc files at install time; uv only when asked. Without them every start
     # of the server (not root: it cannot write them into the root-owned venv) compiles again.
-    # uv then compiles the whole site-packages: the last install of a series is enough.
     if compile_bytecode:
         cmd.append("--compile-bytecode")
     offline = False
@@ -278,13 +277,11 @@ class Installer:
             self._reach[url] = reachable(url, timeout=timeout, cafile=self.pip_conf.get("cert"))
         return self._reach[url]
 
-    def install(self, *args, index_url="", extra_index_url="", last=True):
-        """pip install ``args``; ``last``: the last of a series (uv compiles the bytecode)."""
+    def install(self, *args, index_url="", extra_index_url=""):
+        """pip install ``args`` with this installer."""
         if self.kind == "uv":
             settings = uv_settings(self.pip_conf, index_url, [extra_index_url])
-            cmd, extra_env = uv_command(
-                self.uv, sys.executable, settings, args, self._reachable, compile_bytecode=last
-            )
+            cmd, extra_env = uv_command(self.uv, sys.executable, settings, args, self._reachable)
             env = {k: v for k, v in self.env.items() if k not in UV_SOURCE_VARS}
             env.update(extra_env)
         else:
@@ -337,7 +334,7 @@ def main(argv=None):
         print(json.dumps({"changed": True, "spec": spec}))
         return 0
     pip = Installer(args.installer, args.uv, args.cache_dir).install
-    pip("packaging", index_url=args.index_url, last=False)
+    pip("packaging", index_url=args.index_url)
     # Only torch itself comes from the PyTorch index (--no-deps): its dependencies resolve
     # from the main index below, so an unreachable PyTorch index costs one lookup, not one
     # per package.
@@ -346,9 +343,8 @@ def main(argv=None):
         args.torch,
         index_url=args.index_url,
         extra_index_url=args.torch_index_url,
-        last=False,
     )
-    pip("--no-deps", "%s==%s" % (args.package, args.version), index_url=args.index_url, last=False)
+    pip("--no-deps", "%s==%s" % (args.package, args.version), index_url=args.index_url)
     reqs = wanted_requirements(args.package, set(spec["exclude"]))
     # torch is installed already and satisfies its pin, so the main index is enough here
     # (an unreachable extra index would cost retries for every package).

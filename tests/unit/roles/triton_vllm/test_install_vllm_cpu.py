@@ -161,7 +161,7 @@ def test_uv_command_all_reachable(ivc):
     assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
 
 
-def test_uv_command_compile_bytecode_last_only(ivc):
+def test_uv_command_compile_bytecode_optional(ivc):
     s = ivc.uv_settings({})
     assert "--compile-bytecode" not in ivc.uv_command("uv", "py", s, [], compile_bytecode=False)[0]
 
@@ -255,7 +255,7 @@ def test_installer_uv_runs_with_pip_sources_only(ivc, tmp_path, monkeypatch):
     monkeypatch.setattr(ivc, "pip_config_text", lambda: CAPTURED)
     inst = ivc.Installer("uv", str(fake), str(tmp_path / "cache"))
     inst._reach = {ivc.PYPI_SIMPLE: True}  # no network in unit tests
-    inst.install("--no-deps", "pkg==1", index_url="", extra_index_url="", last=False)
+    inst.install("--no-deps", "pkg==1", index_url="", extra_index_url="")
     got = json.loads(rec.read_text())
     assert "UV_INDEX_URL" not in got["env"] and "UV_FIND_LINKS" not in got["env"]
     assert got["env"]["UV_CACHE_DIR"] == str(tmp_path / "cache" / "uv")
@@ -264,7 +264,7 @@ def test_installer_uv_runs_with_pip_sources_only(ivc, tmp_path, monkeypatch):
     argv = got["argv"]
     assert argv[:3] == ["pip", "install", "--no-config"]
     assert argv[argv.index("--python") + 1] == sys.executable
-    assert "--compile-bytecode" not in argv
+    assert "--compile-bytecode" in argv
     assert argv[-2:] == ["--no-deps", "pkg==1"]
     # Local sources of the captured configuration that do not exist here are left out.
     for loc in ("/opt/wheels", "file:///opt/pypi/simple"):
