@@ -148,7 +148,7 @@ def parse_pip_config(text):
             continue
         best[key] = (rank[section], value)
     out = {}
-    for key, (_, value) in best.items():
+    for key, (_rank, value) in best.items():
         out[key] = value.split() if key in MULTI_VALUED else value.strip()
     return out
 

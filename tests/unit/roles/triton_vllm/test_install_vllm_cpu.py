@@ -126,7 +126,7 @@ def test_uv_settings_no_index(ivc):
     }
     s = ivc.uv_settings(conf)
     assert s["main"] is None and s["extra"] == [] and s["find_links"] == ["/w"]
-    cmd, _ = ivc.uv_command("uv", "/v/bin/python", s, ["pkg"])
+    cmd = ivc.uv_command("uv", "/v/bin/python", s, ["pkg"])[0]
     assert "--no-index" in cmd and "--index-url" not in cmd
     # The role's own index still wins over pip's no-index.
     assert ivc.uv_settings(conf, "https://role/simple")["main"] == "https://role/simple"
@@ -168,7 +168,7 @@ def test_uv_command_compile_bytecode_optional(ivc):
 
 def test_uv_command_unreachable_extra_left_out(ivc, capsys):
     s = ivc.uv_settings({}, "", ["https://download.pytorch.org/whl/cpu"])
-    cmd, _ = ivc.uv_command("uv", "py", s, ["torch"], lambda u: "pytorch" not in u)
+    cmd = ivc.uv_command("uv", "py", s, ["torch"], lambda u: "pytorch" not in u)[0]
     assert "https://download.pytorch.org/whl/cpu" not in cmd
     assert "--offline" not in cmd
     assert "unreachable" in capsys.readouterr().err
@@ -176,7 +176,7 @@ def test_uv_command_unreachable_extra_left_out(ivc, capsys):
 
 def test_uv_command_main_unreachable_goes_offline(ivc):
     s = ivc.uv_settings({"extra-index-url": ["https://x/simple"], "find-links": ["/gone", "/w"]})
-    cmd, _ = ivc.uv_command("uv", "py", s, ["pkg"], lambda u: u == "/w")
+    cmd = ivc.uv_command("uv", "py", s, ["pkg"], lambda u: u == "/w")[0]
     assert cmd[cmd.index("--index-url") + 1] == ivc.PYPI_SIMPLE
     assert "--offline" in cmd
     # Offline: the extra index stays (its cached pages are used), a missing folder goes.
