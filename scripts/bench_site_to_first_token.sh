@@ -19,6 +19,7 @@
 #     --backend-src DIR NVIDIA's vLLM backend for triton_cpu (default: ../shared/vendor copy,
 #                       or LLMSERVE_VLLM_BACKEND_SRC)
 #     --keep            leave the server running afterwards (default: teardown at the end)
+#     -- ARGS...        more ansible-playbook arguments for site.yml (e.g. -- -e model=demo2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,13 +37,15 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --json) json=$2; shift ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '4,22p' "$0"; exit 0 ;;
+    --) shift; break ;;
+    -h | --help) sed -n '4,23p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 ARGS=(-e "triton_vllm_runtime=$runtime")
 [ "$runtime" != triton_cpu ] || ARGS+=(-e "triton_vllm_backend_src=$backend")
+SITE_ARGS=("$@")
 LOG=/var/log/llmserve/${runtime//_/-}.log
 
 OUT=$(mktemp -d /tmp/llmserve-bench-ttft.XXXXXX)
@@ -55,7 +58,7 @@ for i in $(seq 1 "$runs"); do
   echo "run $i/$runs ($mode): ansible-playbook site.yml ..." >&2
   ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_SORT_ORDER=none \
     PROFILE_TASKS_TASK_OUTPUT_LIMIT=all ANSIBLE_NOCOLOR=1 \
-    ansible-playbook site.yml "${ARGS[@]}" >"$OUT/site-$i.out" 2>&1 || {
+    ansible-playbook site.yml "${ARGS[@]}" "${SITE_ARGS[@]}" >"$OUT/site-$i.out" 2>&1 || {
     tail -n 40 "$OUT/site-$i.out" >&2
     echo "site.yml failed; output in $OUT/site-$i.out" >&2
     exit 1

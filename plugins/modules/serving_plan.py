@@ -345,11 +345,20 @@ server:
   description:
     - The server command - C(argv), C(entrypoint) (container runtime vllm), C(ports) (published
       container ports), C(endpoint) (C(runtime), C(kind), C(model), C(http_url), C(grpc_url),
-      C(metrics_url), C(openai_url)) and C(container); null without server settings in
-      O(runtime_choice).
+      C(metrics_url), C(openai_url)), C(env) and C(container); null without server settings
+      in O(runtime_choice).
   returned: success
   type: dict
   contains:
+    env:
+      description:
+        - For the CPU runtimes, the environment the plan needs in the server's - at world size
+          1, C(VLLM_ENABLE_V1_MULTIPROCESSING=0), so that vLLM runs its model executor in the
+          engine-core process instead of a worker process of its own (one vLLM import fewer at
+          start); empty otherwise. C(triton_vllm_cpu_env) is applied over it.
+      returned: success
+      type: dict
+      sample: {VLLM_ENABLE_V1_MULTIPROCESSING: "0"}
     container:
       description:
         - For the container runtimes C(triton) and C(vllm), what the serving role hands to

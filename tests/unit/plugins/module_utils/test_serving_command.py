@@ -246,3 +246,25 @@ def test_triton_image_without_variant_and_cpu_runtimes_without_container():
 def test_connect_host():
     assert connect_host("0.0.0.0") == "127.0.0.1" and connect_host("") == "127.0.0.1"
     assert connect_host("10.0.0.5") == "10.0.0.5" and connect_host("fd00::1") == "[fd00::1]"
+
+
+@pytest.mark.parametrize(
+    "plan, expected",
+    [
+        ({"tensor_parallel_size": 1, "engine_args": {}}, {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}),
+        (
+            {"engine_args": {"distributed_executor_backend": "uni"}},
+            {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+        ),
+        ({"tensor_parallel_size": 2, "engine_args": {}}, {}),
+        ({"tensor_parallel_size": 1, "engine_args": {"pipeline_parallel_size": 2}}, {}),
+        ({"tensor_parallel_size": 1, "engine_args": {"distributed_executor_backend": "mp"}}, {}),
+    ],
+)
+def test_cpu_runtimes_run_the_executor_in_the_engine_core_at_world_size_one(plan, expected):
+    layout = layout_paths("/opt/llmserve/triton-cpu", "3.11")
+    full = dict(PLAN, **plan)
+    assert command("triton_cpu", settings(), full, layout)["env"] == expected
+    assert command("vllm_cpu", settings(), full)["env"] == expected
+    # The container runtimes keep vLLM's own default (in-process at world size 1 on GPUs).
+    assert command("triton", settings(), full)["env"] == {}
