@@ -10,14 +10,17 @@ that meets every SLO of benchmark_slo, to a relative precision benchmark_search_
 (the search stops when (first failing - capacity) / capacity <= precision, or, for
 concurrency, when they are adjacent integers), within benchmark_search_budget points.
 
-Worst case (needed_points): the lower end, then probes growing at most GROWTH times each up
-to the upper end, then bisections (in log load) of a GROWTH-wide bracket down to the
-precision, plus one for concurrency (integer rounding). A budget below it is an error.
-The search projects every narrowing step so that bisection could still finish within
-the remaining budget, so it stops at the precision within that worst case except, rarely,
-at concurrencies where the precision is finer than about two clients; repeats of
-uncertain points come out of the same budget. The default budget is needed_points + SLACK,
-plus room to repeat both ends of the bracket up to max_repeats runs each.
+Units (to_units): the search measures distances between loads in units of the precision,
+log(load) / log(1 + precision), so that it stops when its bracket spans at most one unit;
+for concurrency below 1 / log(1 + precision) clients (about 20 at 5 %), where the precision
+is finer than one client, a unit is one client. Worst case (needed_points): the lower end,
+then halvings (in units) of the range plus one unit, the room above the upper end that
+measuring it takes when every load passes: 8 points over 1..256 clients or 0.5..64 req/s
+at 5 %. The search keeps every probe where those halvings can still finish (ITP), so it
+stops at the precision within that worst case whatever the curve, except, rarely, one
+more point where rounding to whole clients loses part of a unit; repeats of uncertain
+points come out of the budget. The default budget is needed_points + SLACK, plus room to
+repeat both ends of the bracket up to max_repeats runs each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,7 +42,6 @@ DEFAULTS = {
     "precision": 0.05,
     "max_repeats": 3,
 }
-GROWTH = 8.0  # largest step of the bracketing phase
 SLACK = 2  # default budget = needed_points + SLACK
 
 
@@ -47,18 +49,35 @@ class SearchError(Exception):
     """Invalid capacity-search input; the message names the variable and the fix."""
 
 
-def narrow_steps(width, precision):
-    """Bisections (in log load) that take a bracket of log-width `width` to the precision."""
-    target = math.log1p(precision)
-    return 0 if width <= target else int(math.ceil(math.log(width / target, 2) - 1e-9))
+def to_units(x, precision, integer=False):
+    """The load x in units of the precision (see the module's docstring)."""
+    t = math.log1p(precision)
+    knee = 1.0 / t
+    if not integer:
+        return math.log(x) / t
+    return float(x) if x <= knee else knee + math.log(x / knee) / t
 
 
-def needed_points(lo, hi, precision, integer=False, growth=GROWTH):
-    """Worst-case points of a search over [lo, hi]: (total, bracket part, narrowing part)."""
-    ratio = hi / lo
-    bracket = 1 + int(math.ceil(math.log(ratio) / math.log(growth) - 1e-9))
-    narrow = narrow_steps(math.log(min(growth, ratio)), precision) + (1 if integer else 0)
-    return bracket + narrow, bracket, narrow
+def from_units(units, precision, integer=False):
+    """The load at `units` (to_units' inverse)."""
+    t = math.log1p(precision)
+    knee = 1.0 / t
+    if not integer:
+        return math.exp(units * t)
+    return units if units <= knee else knee * math.exp((units - knee) * t)
+
+
+def halvings(width):
+    """Halvings that take a bracket `width` units wide to one unit."""
+    return 0 if width <= 1 else int(math.ceil(math.log(width, 2) - 1e-9))
+
+
+def needed_points(lo, hi, precision, integer=False):
+    """Worst-case points of a search over [lo, hi]: (total, halvings), the total being the
+    lower end and the halvings of the range plus one unit (room to measure hi)."""
+    width = to_units(hi, precision, integer) - to_units(lo, precision, integer) + 1
+    steps = halvings(width)
+    return 1 + steps, steps
 
 
 def _bound(value, var, load, integer):
@@ -81,8 +100,8 @@ def validate_search(
     noise=0.0,
 ):
     """One clear SearchError (or slo.SloError) for the first bad input; else the normalized
-    config for new_search(): {load, integer, min, max, precision, budget, needed, bracket,
-    narrow, max_repeats, noise, slo}. Returns None for benchmark_search=grid."""
+    config for new_search(): {load, integer, min, max, precision, budget, needed, halvings,
+    max_repeats, noise, slo}. Returns None for benchmark_search=grid."""
     if search not in SEARCHES:
         raise SearchError(
             "benchmark_search must be one of %s, got %r: grid runs the sweep's points, "
@@ -119,7 +138,7 @@ def validate_search(
             "got %r (for +-5 %% write 0.05)" % (precision,)
         )
     slos = slo_mod.parse_slo(slo)
-    total, bracket, narrow = needed_points(lo, hi, prec, integer)
+    total, steps = needed_points(lo, hi, prec, integer)
     repeats = DEFAULTS["max_repeats"] if max_repeats is None else _num(max_repeats)
     if repeats is None or repeats < 1 or repeats != int(repeats):
         raise SearchError(
@@ -130,10 +149,9 @@ def validate_search(
     elif _num(budget) is None or _num(budget) != int(_num(budget)) or _num(budget) < total:
         raise SearchError(
             "benchmark_search_budget=%s is too small for benchmark_search_precision=%g over "
-            "[%g, %g]: the search may need %d points (%d to bracket, growing at most %gx, "
-            "%d to narrow): raise the budget to %d or more, widen the precision, or narrow "
-            "benchmark_search_min/max"
-            % (budget, prec, lo, hi, total, bracket, GROWTH, narrow, total)
+            "[%g, %g]: the search may need %d points (the lower end, then %d halvings of the "
+            "range): raise the budget to %d or more, widen the precision, or narrow "
+            "benchmark_search_min/max" % (budget, prec, lo, hi, total, steps, total)
         )
     noise = _num(noise)
     if noise is None or not 0 <= noise < 1:
@@ -146,8 +164,7 @@ def validate_search(
         "precision": prec,
         "budget": int(_num(budget)),
         "needed": total,
-        "bracket": bracket,
-        "narrow": narrow,
+        "halvings": steps,
         "max_repeats": int(repeats),
         "noise": noise,
         "slo": slos,
@@ -167,7 +184,7 @@ def plan(cfg):
         "slo": slo_mod.describe(cfg["slo"]),
         "text": (
             "capacity search over %s %g..%g%s: highest load meeting %s, to +-%g %%, "
-            "at most %d points (worst case %d: %d to bracket, %d to narrow; "
+            "at most %d points (worst case %d: the lower end, then %d halvings of the range; "
             "up to %d repeats of a point whose verdict is uncertain)"
             % (
                 cfg["load"],
@@ -178,8 +195,7 @@ def plan(cfg):
                 100 * cfg["precision"],
                 cfg["budget"],
                 cfg["needed"],
-                cfg["bracket"],
-                cfg["narrow"],
+                cfg["halvings"],
                 cfg["max_repeats"],
             )
         ),

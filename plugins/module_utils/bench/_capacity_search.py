@@ -181,14 +181,7 @@ def next_point(state):
         return _done(
             "budget", "budget exhausted after %d points: the boundary lies in %s" % (used, where)
         )
-    if hi is None:
-        return {
-            "done": False,
-            "load": steps.bracket_step(state, judged, lo),
-            "reason": "bracket",
-            "repeat": False,
-        }
-    load, reason = steps.narrow_step(state, judged, lo, hi)
+    load, reason = steps.next_probe(state, judged, lo, hi)
     return {"done": False, "load": load, "reason": reason, "repeat": False}
 
 
