@@ -11,16 +11,17 @@ that meets every SLO of benchmark_slo, to a relative precision benchmark_search_
 concurrency, when they are adjacent integers), within benchmark_search_budget points.
 
 Units (to_units): the search measures distances between loads in units of the precision,
-log(load) / log(1 + precision), so that it stops when its bracket spans at most one unit;
-for concurrency below 1 / log(1 + precision) clients (about 20 at 5 %), where the precision
-is finer than one client, a unit is one client. Worst case (needed_points): the lower end,
-then halvings (in units) of the range plus one unit, the room above the upper end that
-measuring it takes when every load passes: 8 points over 1..256 clients or 0.5..64 req/s
-at 5 %. The search keeps every probe where those halvings can still finish (ITP), so it
-stops at the precision within that worst case whatever the curve, except, rarely, one
-more point where rounding to whole clients loses part of a unit; repeats of uncertain
-points come out of the budget. The default budget is needed_points + SLACK, plus room to
-repeat both ends of the bracket up to max_repeats runs each.
+so that it stops when its bracket spans about one unit: for request rates a unit is
+log(1 + precision) in log load; for concurrency, where the bracket above a pass at x may
+span max(1, floor(precision x)) clients, a unit near x is the gap of the pass x / (1 +
+precision) below it (one client up to 42 at 5 %, about 5 % of the load above). Worst case
+(needed_points): the lower end, then halvings of the range counted in brackets that meet
+the precision (cells) plus one, the room above the upper end that measuring it takes when
+every load passes: 8 points over 1..256 clients or 0.5..64 req/s at 5 %. The search keeps
+every probe where those halvings can still finish (ITP), so it stops at the precision
+within that worst case whatever the curve; repeats of uncertain points come out of the
+budget. The default budget is needed_points + SLACK, plus room to repeat both ends of the
+bracket up to max_repeats runs each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -49,22 +50,37 @@ class SearchError(Exception):
     """Invalid capacity-search input; the message names the variable and the fix."""
 
 
+def _regions(precision):
+    """(start, end, clients per unit) over concurrency: a bracket whose failing end is x
+    may span the gap of its pass near x / (1 + precision), max(1, floor(precision x /
+    (1 + precision))) clients, which grows by one at each ceil(g (1 + precision) /
+    precision)."""
+    start, gap = 0.0, 1
+    while True:
+        end = float(math.ceil((gap + 1) * (1 + precision) / precision - 1e-9))
+        yield start, end, gap
+        start, gap = end, gap + 1
+
+
 def to_units(x, precision, integer=False):
     """The load x in units of the precision (see the module's docstring)."""
-    t = math.log1p(precision)
-    knee = 1.0 / t
     if not integer:
-        return math.log(x) / t
-    return float(x) if x <= knee else knee + math.log(x / knee) / t
+        return math.log(x) / math.log1p(precision)
+    total = 0.0
+    for start, end, gap in _regions(precision):
+        total += (min(x, end) - start) / gap
+        if x <= end:
+            return total
 
 
 def from_units(units, precision, integer=False):
     """The load at `units` (to_units' inverse)."""
-    t = math.log1p(precision)
-    knee = 1.0 / t
     if not integer:
-        return math.exp(units * t)
-    return units if units <= knee else knee * math.exp((units - knee) * t)
+        return math.exp(units * math.log1p(precision))
+    for start, end, gap in _regions(precision):
+        if units <= (end - start) / gap:
+            return start + units * gap
+        units -= (end - start) / gap
 
 
 def halvings(width):
@@ -72,11 +88,24 @@ def halvings(width):
     return 0 if width <= 1 else int(math.ceil(math.log(width, 2) - 1e-9))
 
 
+def cells(lo, hi, precision, integer=False):
+    """How many brackets that meet the precision cover [lo, hi] (hi None: up to max, see
+    needed_points): log(hi / lo) / log(1 + precision) for request rates; for concurrency
+    the links of the chain lo, lo + max(1, floor(precision lo)), ... up to hi, which
+    bisection along the chain takes to one in ceil(log2(cells)) points."""
+    if not integer:
+        return math.log(hi / lo) / math.log1p(precision)
+    count, x = 0, lo
+    while x < hi:
+        x += max(1, int(math.floor(precision * x + 1e-9)))
+        count += 1
+    return count
+
+
 def needed_points(lo, hi, precision, integer=False):
     """Worst-case points of a search over [lo, hi]: (total, halvings), the total being the
-    lower end and the halvings of the range plus one unit (room to measure hi)."""
-    width = to_units(hi, precision, integer) - to_units(lo, precision, integer) + 1
-    steps = halvings(width)
+    lower end and the halvings of the range plus one bracket (room to measure hi)."""
+    steps = halvings(cells(lo, hi, precision, integer) + 1)
     return 1 + steps, steps
 
 

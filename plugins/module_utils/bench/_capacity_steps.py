@@ -4,28 +4,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The steps of the capacity search (pure): where to probe next, and which point to repeat.
 
-Loads are measured in units of the precision (_capacity_plan.to_units: log load over
-log(1 + precision), whole clients at low concurrency), the search being done when its
-bracket spans one unit; an SLO metric as its ratio r to the limit. `judged` maps load ->
-_slo.judge_repeats output plus "ratio" {slo name: value / limit}; `state` is
-_capacity_search's.
-
-next_probe works on the bracket [lo, hi]: the highest pass and the lowest failure above it,
-or, before any failure, max plus one unit (so that reaching max is part of the bracket).
-  bounds: a low and a high estimate of the boundary from the measured curve, each in
-    lin-lin and in log-log coordinates (r against load): the chord between lo and hi is
-    below the crossing and the lines through the two highest passes and through the two
-    lowest failures cross above it, on curves convex in those coordinates (flat, then
-    climbing: batching, queueing, M/M/1); the tighter of each pair is kept.
-  target: when one estimate lies within a unit of the far end of the bracket, the load one
-    unit from that end (it closes the bracket if the estimate is right); when the two lie
-    within a unit of each other, straddle them (two probes a unit apart); else halfway
-    between them, in units; with no estimate, halfway across the bracket.
+`judged` maps load -> _slo.judge_repeats output plus "ratio" {slo name: value / limit};
+`state` is _capacity_search's. next_probe works on the bracket [lo, hi]: the highest pass
+and the lowest failure above it, or, before any failure, max and one bracket more (so that
+reaching max is part of the search).
+  bounds: where each latency SLO's ratio r reaches 1 on lines through measured points, r
+    against the load: the chord between lo and hi crosses below the boundary and the lines
+    through the two highest passes or the two lowest failures cross above it, on a convex
+    curve (linear growth with the batch or the queue, a hockey stick, M/M/1). When those
+    lines give nothing inside the bracket, the same lines in 1 / r (linear for M/M/1,
+    where r grows like a pole), whose chord crosses above and extensions below. A point
+    that fails its error rate gives no line: its latencies are those of the requests that
+    survived an overload. An estimate that rounds onto a bracket end is no estimate.
+  target: when one estimate lies within a unit (_capacity_plan.to_units) of the far end
+    of the bracket, the load that closes the bracket from that end if it is right; when
+    the estimates are a unit apart or less (or there is one), the pair of loads around
+    them that meets the precision, probing first the one that, if they are right, leaves
+    the shorter bracket; else halfway between them, in units; with none, halfway across.
   projection (ITP, Oliveira and Takahashi 2020): the target is moved into the window where
-    halvings can still finish within the points the plan allows (_capacity_plan.
-    needed_points, less the points already taken, at least the halvings the bracket
-    needs), so no curve, a cliff included, costs more than that worst case, and every
-    probe an estimate saves widens the window of the next ones.
+    both parts of the split bracket take at most the halvings left: the plan's worst case
+    (_capacity_plan.needed_points) less the points taken, at least what the bracket needs.
+    Brackets are counted in cells (_capacity_plan.cells), exactly for whole clients, so no
+    curve, a cliff no estimate foresees included, costs more than that worst case, and
+    each probe an estimate saves widens the window of the next ones.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -201,6 +202,13 @@ def target(state, judged, lo, hi, a, b):
     return units(cfg, passed), "straddle"
 
 
+def span(cfg, lo, hi):
+    """Cells (_capacity_plan.cells) of [lo, hi]; hi None: up to max and one more."""
+    if hi is None:
+        return span(cfg, lo, cfg["max"]) + 1 if lo < cfg["max"] else 1
+    return cplan.cells(lo, hi, cfg["precision"], cfg["integer"])
+
+
 def allowed(state, width):
     """Points the search may still take towards the precision: the plan's worst case less
     the steps taken (repeats aside), within the budget, at least the halvings of width."""
@@ -214,27 +222,38 @@ def allowed(state, width):
     return max(left, cplan.halvings(width), 1)
 
 
+def _edge(ok, first, last):
+    """The first integer of [first, last] where ok turns true (ok monotone), else None."""
+    if first > last or not ok(last):
+        return None
+    while first < last:
+        mid = (first + last) // 2
+        first, last = (first, mid) if ok(mid) else (mid + 1, last)
+    return first
+
+
 def next_probe(state, judged, lo, hi):
     """(load, reason): the next probe above the highest pass lo (hi: the lowest failure
-    above it, or None), projected where halvings still finish in time."""
+    above it, or None), moved into the window where halvings still finish in time: both
+    parts of the bracket it splits at most 2 ** (allowed - 1) cells."""
     cfg = state["config"]
     a = units(cfg, lo)
     b = units(cfg, hi) if hi is not None else units(cfg, cfg["max"]) + 1
-    top = hi if hi is not None else cfg["max"]
     c, reason = target(state, judged, lo, hi, a, b)
-    steps = allowed(state, b - a)
-    reach = 2.0 ** (steps - 1)
-    if cfg["integer"] and steps > 1:
-        reach -= units(cfg, top) - units(cfg, top - 1)  # one client lost to rounding
-    first, last = max(b - reach, a), min(a + reach, b, units(cfg, cfg["max"]))
-    c, way = min(max(c, first), last), 0
-    first, last = load_at(cfg, first), load_at(cfg, last)
+    reach = 2.0 ** (allowed(state, span(cfg, lo, hi)) - 1)
     if not cfg["integer"]:
-        return round_load(cfg, load_at(cfg, c), lo, hi, way, (first, last)), reason
-    x = round_load(cfg, load_at(cfg, c), lo, hi, way)
-    first = max(int(math.ceil(first - 1e-9)), lo + 1)
-    last = min(int(math.floor(last + 1e-9)), (cfg["max"] + 1 if hi is None else hi) - 1)
-    return (min(max(x, first), last) if first <= last else x), reason
+        first, last = max(b - reach, a), min(a + reach, b, units(cfg, cfg["max"]))
+        c = min(max(c, first), last)
+        window = (load_at(cfg, first), load_at(cfg, last))
+        return round_load(cfg, load_at(cfg, c), lo, hi, 0, window), reason
+    x = round_load(cfg, load_at(cfg, c), lo, hi)
+    top = cfg["max"] if hi is None else hi - 1
+    first = _edge(lambda y: span(cfg, y, hi) <= reach, lo + 1, top)
+    last = _edge(lambda y: span(cfg, lo, y) > reach, lo + 1, top)
+    last = top if last is None else last - 1
+    if first is None or first > last:  # behind the plan (points given): the chain's middle
+        return _edge(lambda y: span(cfg, lo, y) >= span(cfg, y, hi), lo + 1, top) or x, reason
+    return min(max(x, first), last), reason
 
 
 def boundary_shift(cfg, judged, x, check):
