@@ -15,9 +15,12 @@
                                      [--prior-noise 0.0]
 
 On the simulated servers of tests/unit/plugins/module_utils/_sim_servers.py (smooth,
-queueing, M/M/1 request rate, plateau, cliff, non-monotone bumps; noiseless, then with
-seeded noise) each method finds the highest load meeting the server's SLOs:
-  search    bench/_capacity_search (bracket, interpolate, close; repeats uncertain points)
+queueing, M/M/1 request rate, plateau, cliff, non-monotone bumps, and the held-out steep
+knee, boundary near either end and request latency binding; noiseless, then with seeded
+noise; the means are printed apart for the held-out ones) each method finds the highest
+load meeting the server's SLOs:
+  search    bench/_capacity_search (estimates from the measured curve, kept where bisection
+            still finishes within the plan's worst case; repeats uncertain points)
   doubling  min, 2 min, 4 min ... to the first failure, then bisection to the precision
             (the max-concurrency-under-SLA searches of AIPerf / GuideLLM style tools)
   grid      every load of a geometric grid of ratio 1 + precision over [min, max]
@@ -266,18 +269,28 @@ def main():
         "noise as its prior, benchmark_search_noise)" % (100 * args.precision, args.seeds)
     )
     print_rows(rows, args.seconds_per_point)
+    held = tuple(getattr(sim, "HELD_OUT", ()))
     for noisy in (False, True):
-        sel = [r for r in rows if ("noise" in r["curve"]) == noisy]
-        print(
-            "mean points (%s): %s"
-            % (
-                "noisy" if noisy else "noiseless",
-                ", ".join(
-                    "%s %.2f" % (label, sum(r[label]["points"] for r in sel) / len(sel))
-                    for label, _m in METHODS
-                ),
+        for label_set, names in (("", None), (", held out", held)):
+            sel = [
+                r
+                for r in rows
+                if ("noise" in r["curve"]) == noisy
+                and (r["curve"].split()[0] in held) == (names is not None)
+            ]
+            if not sel:
+                continue
+            print(
+                "mean points (%s%s): %s"
+                % (
+                    "noisy" if noisy else "noiseless",
+                    label_set,
+                    ", ".join(
+                        "%s %.2f" % (label, sum(r[label]["points"] for r in sel) / len(sel))
+                        for label, _m in METHODS
+                    ),
+                )
             )
-        )
 
 
 class LiveServer:

@@ -10,14 +10,18 @@ that meets every SLO of benchmark_slo, to a relative precision benchmark_search_
 (the search stops when (first failing - capacity) / capacity <= precision, or, for
 concurrency, when they are adjacent integers), within benchmark_search_budget points.
 
-Worst case (needed_points): the lower end, then probes growing at most GROWTH times each up
-to the upper end, then bisections (in log load) of a GROWTH-wide bracket down to the
-precision, plus one for concurrency (integer rounding). A budget below it is an error.
-The search projects every narrowing step so that bisection could still finish within
-the remaining budget, so it stops at the precision within that worst case except, rarely,
-at concurrencies where the precision is finer than about two clients; repeats of
-uncertain points come out of the same budget. The default budget is needed_points + SLACK,
-plus room to repeat both ends of the bracket up to max_repeats runs each.
+Units (to_units): the search measures distances between loads in units of the precision,
+so that it stops when its bracket spans about one unit: for request rates a unit is
+log(1 + precision) in log load; for concurrency, where the bracket above a pass at x may
+span max(1, floor(precision x)) clients, a unit near x is the gap of the pass x / (1 +
+precision) below it (one client up to 42 at 5 %, about 5 % of the load above). Worst case
+(needed_points): the lower end, then halvings of the range counted in brackets that meet
+the precision (cells) plus one, the room above the upper end that measuring it takes when
+every load passes: 8 points over 1..256 clients or 0.5..64 req/s at 5 %. The search keeps
+every probe where those halvings can still finish (ITP), so it stops at the precision
+within that worst case whatever the curve; repeats of uncertain points come out of the
+budget. The default budget is needed_points + SLACK, plus room to repeat both ends of the
+bracket up to max_repeats runs each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,7 +43,6 @@ DEFAULTS = {
     "precision": 0.05,
     "max_repeats": 3,
 }
-GROWTH = 8.0  # largest step of the bracketing phase
 SLACK = 2  # default budget = needed_points + SLACK
 
 
@@ -47,18 +50,63 @@ class SearchError(Exception):
     """Invalid capacity-search input; the message names the variable and the fix."""
 
 
-def narrow_steps(width, precision):
-    """Bisections (in log load) that take a bracket of log-width `width` to the precision."""
-    target = math.log1p(precision)
-    return 0 if width <= target else int(math.ceil(math.log(width / target, 2) - 1e-9))
+def _regions(precision):
+    """(start, end, clients per unit) over concurrency: a bracket whose failing end is x
+    may span the gap of its pass near x / (1 + precision), max(1, floor(precision x /
+    (1 + precision))) clients, which grows by one at each ceil(g (1 + precision) /
+    precision)."""
+    start, gap = 0.0, 1
+    while True:
+        end = float(math.ceil((gap + 1) * (1 + precision) / precision - 1e-9))
+        yield start, end, gap
+        start, gap = end, gap + 1
 
 
-def needed_points(lo, hi, precision, integer=False, growth=GROWTH):
-    """Worst-case points of a search over [lo, hi]: (total, bracket part, narrowing part)."""
-    ratio = hi / lo
-    bracket = 1 + int(math.ceil(math.log(ratio) / math.log(growth) - 1e-9))
-    narrow = narrow_steps(math.log(min(growth, ratio)), precision) + (1 if integer else 0)
-    return bracket + narrow, bracket, narrow
+def to_units(x, precision, integer=False):
+    """The load x in units of the precision (see the module's docstring)."""
+    if not integer:
+        return math.log(x) / math.log1p(precision)
+    total = 0.0
+    for start, end, gap in _regions(precision):
+        total += (min(x, end) - start) / gap
+        if x <= end:
+            return total
+
+
+def from_units(units, precision, integer=False):
+    """The load at `units` (to_units' inverse)."""
+    if not integer:
+        return math.exp(units * math.log1p(precision))
+    for start, end, gap in _regions(precision):
+        if units <= (end - start) / gap:
+            return start + units * gap
+        units -= (end - start) / gap
+
+
+def halvings(width):
+    """Halvings that take a bracket `width` units wide to one unit."""
+    return 0 if width <= 1 else int(math.ceil(math.log(width, 2) - 1e-9))
+
+
+def cells(lo, hi, precision, integer=False):
+    """How many brackets that meet the precision cover [lo, hi] (hi None: up to max, see
+    needed_points): log(hi / lo) / log(1 + precision) for request rates; for concurrency
+    the links of the chain lo, lo + max(1, floor(precision lo)), ... up to hi, which
+    bisection along the chain takes to one in ceil(log2(cells)) points."""
+    if not integer:
+        return math.log(hi / lo) / math.log1p(precision)
+    count, x = 0, lo
+    while x < hi:
+        x += max(1, int(math.floor(precision * x + 1e-9)))
+        count += 1
+    return count
+
+
+def needed_points(lo, hi, precision, integer=False):
+    """Worst-case points of a search over [lo, hi]: (total, halvings), the total being the
+    lower end and the halvings of the range plus one bracket (room to measure hi)."""
+    steps = halvings(cells(lo, hi, precision, integer) + 1)
+    return 1 + steps, steps
 
 
 def _bound(value, var, load, integer):
@@ -81,8 +129,8 @@ def validate_search(
     noise=0.0,
 ):
     """One clear SearchError (or slo.SloError) for the first bad input; else the normalized
-    config for new_search(): {load, integer, min, max, precision, budget, needed, bracket,
-    narrow, max_repeats, noise, slo}. Returns None for benchmark_search=grid."""
+    config for new_search(): {load, integer, min, max, precision, budget, needed, halvings,
+    max_repeats, noise, slo}. Returns None for benchmark_search=grid."""
     if search not in SEARCHES:
         raise SearchError(
             "benchmark_search must be one of %s, got %r: grid runs the sweep's points, "
@@ -119,7 +167,7 @@ def validate_search(
             "got %r (for +-5 %% write 0.05)" % (precision,)
         )
     slos = slo_mod.parse_slo(slo)
-    total, bracket, narrow = needed_points(lo, hi, prec, integer)
+    total, steps = needed_points(lo, hi, prec, integer)
     repeats = DEFAULTS["max_repeats"] if max_repeats is None else _num(max_repeats)
     if repeats is None or repeats < 1 or repeats != int(repeats):
         raise SearchError(
@@ -130,10 +178,9 @@ def validate_search(
     elif _num(budget) is None or _num(budget) != int(_num(budget)) or _num(budget) < total:
         raise SearchError(
             "benchmark_search_budget=%s is too small for benchmark_search_precision=%g over "
-            "[%g, %g]: the search may need %d points (%d to bracket, growing at most %gx, "
-            "%d to narrow): raise the budget to %d or more, widen the precision, or narrow "
-            "benchmark_search_min/max"
-            % (budget, prec, lo, hi, total, bracket, GROWTH, narrow, total)
+            "[%g, %g]: the search may need %d points (the lower end, then %d halvings of the "
+            "range): raise the budget to %d or more, widen the precision, or narrow "
+            "benchmark_search_min/max" % (budget, prec, lo, hi, total, steps, total)
         )
     noise = _num(noise)
     if noise is None or not 0 <= noise < 1:
@@ -146,8 +193,7 @@ def validate_search(
         "precision": prec,
         "budget": int(_num(budget)),
         "needed": total,
-        "bracket": bracket,
-        "narrow": narrow,
+        "halvings": steps,
         "max_repeats": int(repeats),
         "noise": noise,
         "slo": slos,
@@ -167,7 +213,7 @@ def plan(cfg):
         "slo": slo_mod.describe(cfg["slo"]),
         "text": (
             "capacity search over %s %g..%g%s: highest load meeting %s, to +-%g %%, "
-            "at most %d points (worst case %d: %d to bracket, %d to narrow; "
+            "at most %d points (worst case %d: the lower end, then %d halvings of the range; "
             "up to %d repeats of a point whose verdict is uncertain)"
             % (
                 cfg["load"],
@@ -178,8 +224,7 @@ def plan(cfg):
                 100 * cfg["precision"],
                 cfg["budget"],
                 cfg["needed"],
-                cfg["bracket"],
-                cfg["narrow"],
+                cfg["halvings"],
                 cfg["max_repeats"],
             )
         ),

@@ -16,22 +16,17 @@ it, or rebuild it by record()ing the points of the resume store in the order the
 measured; next_point() is a function of it alone and never proposes a load the state
 already has, except as an explicit repeat.
 
-Strategy (the steps are in _capacity_steps). Bracket: the lower end first (it must pass,
-else the search stops with the measured values), then probes upwards, each where the SLO
-metrics, extrapolated log-log through the two highest passing points (one point: assumed
-linear in load, as latency is past saturation), reach their limits, the growth kept within
-[GROWTH_MIN, _capacity_plan.GROWTH] (1.5x..8x). Narrow: for the SLOs failing at the first
-failing load, a low estimate (the chord to the highest pass, log-log) and a high one (the
-lines through the two highest passes and through the two lowest failures); on the usual
-convex curve the crossing lies between them. When an estimate lies within the precision
-of a bracket end, probe the load that closes the bracket from that end; when the two lie
-within the precision of each other, straddle them; else probe between them. Two steps that
-did not halve the bracket are followed by a bisection (in log load), and every step is
-projected so that bisection can still finish within the remaining budget (ITP-style): the
-worst case is _capacity_plan.needed_points. An uncertain verdict (see _slo) of a bracket
-end is repeated, up to max_repeats runs of the point, when a wrong verdict could move the
-boundary by more than half the precision (its interval over the metric's log-log slope);
-else, and once repeats are spent, it goes by its means.
+Strategy (the steps are in _capacity_steps). The lower end first (it must pass, else the
+search stops with the measured values); then every probe is placed by estimates of the
+boundary from lines through the measured SLO metrics (the two highest passes, the chord to
+the lowest failure, the two lowest failures), closing the bracket at once when an estimate
+sits a unit of precision from its end, and kept where bisection of the bracket (max and
+one more while nothing failed) still finishes within the plan's worst case,
+_capacity_plan.needed_points (ITP): 8 points over 1..256 clients at 5 %, whatever the
+curve. An uncertain verdict (see _slo) of a bracket end is repeated, up to max_repeats
+runs of the point, when a wrong verdict could move the boundary by more than half the
+precision (its interval over the metric's log-log slope); else, and once repeats are spent,
+it goes by its means.
 
 The answer is the highest passing load (capacity) and the lowest failing load above it:
 measured points above the capacity all fail. A failing point below a passing one is
@@ -181,14 +176,7 @@ def next_point(state):
         return _done(
             "budget", "budget exhausted after %d points: the boundary lies in %s" % (used, where)
         )
-    if hi is None:
-        return {
-            "done": False,
-            "load": steps.bracket_step(state, judged, lo),
-            "reason": "bracket",
-            "repeat": False,
-        }
-    load, reason = steps.narrow_step(state, judged, lo, hi)
+    load, reason = steps.next_probe(state, judged, lo, hi)
     return {"done": False, "load": load, "reason": reason, "repeat": False}
 
 

@@ -4,9 +4,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The steps of the capacity search (pure): where to probe next, and which point to repeat.
 
-Loads are handled in log space (u = log load); an SLO metric as f = log(value / limit), so
-the boundary is where the first SLO's f crosses 0. `judged` maps load -> _slo.judge_repeats
-output plus "ratio" {slo name: value / limit}; `state` is _capacity_search's.
+`judged` maps load -> _slo.judge_repeats output plus "ratio" {slo name: value / limit};
+`state` is _capacity_search's. next_probe works on the bracket [lo, hi]: the highest pass
+and the lowest failure above it, or, before any failure, max and one bracket more (so that
+reaching max is part of the search).
+  bounds: where each latency SLO's ratio r reaches 1 on lines through measured points, r
+    against the load: the chord between lo and hi crosses below the boundary and the lines
+    through the two highest passes or the two lowest failures cross above it, on a convex
+    curve (linear growth with the batch or the queue, a hockey stick, M/M/1). When those
+    lines give nothing inside the bracket, the same lines in 1 / r (linear for M/M/1,
+    where r grows like a pole), whose chord crosses above and extensions below. A point
+    that fails its error rate gives no line: its latencies are those of the requests that
+    survived an overload. An estimate that rounds onto a bracket end is no estimate.
+  target: when one estimate lies within a unit (_capacity_plan.to_units) of the far end
+    of the bracket, the load that closes the bracket from that end if it is right; when
+    the estimates are a unit apart or less (or there is one), the pair of loads around
+    them that meets the precision, probing first the one that, if they are right, leaves
+    the shorter bracket; else halfway between them, in units; with none, halfway across.
+  projection (ITP, Oliveira and Takahashi 2020): the target is moved into the window where
+    both parts of the split bracket take at most the halvings left: the plan's worst case
+    (_capacity_plan.needed_points) less the points taken, at least what the bracket needs.
+    Brackets are counted in cells (_capacity_plan.cells), exactly for whole clients, so no
+    curve, a cliff no estimate foresees included, costs more than that worst case, and
+    each probe an estimate saves widens the window of the next ones.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,8 +36,7 @@ __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 import math
 
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _capacity_plan as cplan
-
-GROWTH_MIN = 1.5  # the smallest step of the bracketing phase
+from ansible_collections.llmserve.triton.plugins.module_utils.bench import _slo as slo_mod
 
 
 def latency_logs(cfg, judgement):
@@ -28,6 +47,14 @@ def latency_logs(cfg, judgement):
         if s["kind"] == "latency" and ratio:
             out[s["name"]] = math.log(ratio)
     return out
+
+
+def units(cfg, x):
+    return cplan.to_units(x, cfg["precision"], cfg["integer"])
+
+
+def load_at(cfg, u):
+    return cplan.from_units(u, cfg["precision"], cfg["integer"])
 
 
 def round_load(cfg, x, lo, hi, way=0, window=None):
@@ -50,129 +77,183 @@ def round_load(cfg, x, lo, hi, way=0, window=None):
     return x
 
 
-def bracket_step(state, judged, lo):
-    """The next probe above the highest pass lo: where the SLO metrics, extrapolated
-    log-log through the two highest passes (one pass: linear in load), reach their limits;
-    growing at least GROWTH_MIN times (more when the budget left needs it to reach max) and
-    at most _capacity_plan.GROWTH times."""
-    cfg = state["config"]
-    passes = sorted(x for x, j in judged.items() if j["leaning"] == "pass")
-    logs_hi = latency_logs(cfg, judged[lo])
-    est = math.inf
-    if len(passes) >= 2:
-        x1 = passes[-2]
-        logs_lo = latency_logs(cfg, judged[x1])
-        for name, f2 in logs_hi.items():
-            f1 = logs_lo.get(name)
-            if f1 is not None and f2 > f1:
-                slope = (f2 - f1) / math.log(lo / x1)
-                est = min(est, math.log(lo) - f2 / slope)
-    elif logs_hi:
-        est = math.log(lo) - max(logs_hi.values())  # latency linear in load
-    left = cfg["budget"] - len(state["runs"])
-    _total, _bracket_n, narrow = cplan.needed_points(
-        lo, cfg["max"], cfg["precision"], cfg["integer"]
-    )
-    probes = max(1, left - narrow)
-    g_min = max(GROWTH_MIN, (cfg["max"] / lo) ** (1.0 / probes))
-    u = min(max(est, math.log(lo * g_min)), math.log(lo * cplan.GROWTH))
-    return round_load(cfg, min(math.exp(u), cfg["max"]), lo, None)
+def crossing(x1, r1, x2, r2, inverse=False):
+    """Load where the line through (x1, r1), (x2, r2), x1 < x2, reaches r = 1, in r against
+    load or, inverse, in 1 / r against load; None unless r rises with the load."""
+    if r2 <= r1:
+        return None
+    y1, y2 = (1 / r1, 1 / r2) if inverse else (r1, r2)
+    return x1 + (1 - y1) * (x2 - x1) / (y2 - y1)
 
 
-def secant_root(u1, f1, u2, f2):
-    """Log load where the line through (u1, f1), (u2, f2) crosses 0, None if it rises not."""
-    return u1 - f1 * (u2 - u1) / (f2 - f1) if f2 > f1 else None
+def _ratios(cfg, judgement):
+    """{slo name: value / limit} of the latency SLOs the point measured above 0, None when
+    the point fails its error rate (the latencies of the requests that survived an
+    overload, not a point of the curve)."""
+    if slo_mod.ERROR_RATE in judgement["failed"]:
+        return None
+    return {n: math.exp(f) for n, f in latency_logs(cfg, judgement).items()}
 
 
-def estimates(cfg, judged, lo, hi):
-    """(low, high) estimates of the log load where the first SLO failing at hi crosses its
-    limit: the chord between lo and hi, and the lines through the two highest passing
-    points and through hi and the next failing point. On a convex curve (log metric against
-    log load: flat, then climbing) the chord lands below the crossing, the others above."""
-    f_lo, f_hi = latency_logs(cfg, judged[lo]), latency_logs(cfg, judged[hi])
-    names = [n for n in f_hi if f_hi[n] > 0]
-    a, b = math.log(lo), math.log(hi)
-    chords = [secant_root(a, f_lo[n], b, f_hi[n]) for n in names if n in f_lo]
-    chords = [c for c in chords if c is not None]
-    if not chords:
-        return None, None
-    ups = []
+def _slo_bounds(pairs, name, inverse):
+    """(lows, highs) of one SLO from point pairs [(x1, ratios1, x2, ratios2, kind)], kind
+    'chord' (a pass and a failure) or 'ext' (two passes, or two failures): where the lines
+    reach the limit in r against load (inverse: 1 / r)."""
+    lows, highs = [], []
+    for x1, r1, x2, r2, kind in pairs:
+        if name in r1 and name in r2:
+            value = crossing(x1, r1[name], x2, r2[name], inverse)
+            if value is not None:
+                (lows if (kind == "chord") != inverse else highs).append(value)
+    return lows, highs
+
+
+def _pairs(cfg, judged, lo, hi):
+    """The SLOs failing at hi (all at lo before a failure) and the point pairs of bounds."""
+    at_lo = _ratios(cfg, judged[lo]) or {}
+    at_hi = _ratios(cfg, judged[hi]) if hi is not None else None
+    names = [n for n, r in at_hi.items() if r > 1] if at_hi else list(at_lo)
+    pairs = [(lo, at_lo, hi, at_hi, "chord")] if at_hi else []
     below = sorted(x for x, j in judged.items() if x < lo and j["leaning"] == "pass")
-    above = sorted(x for x, j in judged.items() if x > hi and j["leaning"] == "fail")
-    for other, u_pair in ((below[-1:], a), (above[:1], b)):
-        if not other:
-            continue
-        f_other = latency_logs(cfg, judged[other[0]])
-        f_pair = f_lo if u_pair == a else f_hi
-        for n in names:
-            if n in f_other and n in f_pair:
-                u = math.log(other[0])
-                (u1, f1), (u2, f2) = sorted([(u, f_other[n]), (u_pair, f_pair[n])])
-                root = secant_root(u1, f1, u2, f2)
-                if root is not None:
-                    ups.append(root)
-    low = min(max(min(chords), a), b)
-    high = min(max(min(ups), low), b) if ups else b
-    return low, high
+    if below:
+        pairs.append((below[-1], _ratios(cfg, judged[below[-1]]) or {}, lo, at_lo, "ext"))
+    above = sorted(x for x, j in judged.items() if hi and x > hi and j["leaning"] == "fail")
+    if at_hi and above and _ratios(cfg, judged[above[0]]):
+        pairs.append((hi, at_hi, above[0], _ratios(cfg, judged[above[0]]), "ext"))
+    return names, pairs
 
 
-def log_width(run):
-    lo, hi = run.get("bracket") or (None, None)
-    return math.log(hi / lo) if lo and hi else None
-
-
-def stalled(state):
-    """True when the last two steps (repeats aside) together did not halve the bracket."""
-    steps = [r for r in state["runs"] if r["reason"] != "repeat"][-3:]
-    widths = [log_width(r) for r in steps]
-    return len(widths) == 3 and None not in widths and widths[2] > widths[0] / 2
-
-
-def narrow_step(state, judged, lo, hi):
-    cfg = state["config"]
-    a, b = math.log(lo), math.log(hi)
-    t = math.log1p(cfg["precision"])
-    low, high = estimates(cfg, judged, lo, hi)
-    way = 0
-    if low is None or stalled(state):
-        c, reason = (a + b) / 2, "bisect"
-    elif b - low <= t:
-        c, reason, way = b - t, "close", 1  # passes if low is right: done
-    elif high - a <= t:
-        c, reason, way = a + t, "close", -1  # fails if high is right: done
-    elif high - low <= t:
-        # a pair of probes t apart around [low, high]: the second one closes
-        c = (low + high + t) / 2 if b - high > low - a else (low + high - t) / 2
-        reason = "straddle"
-    else:
-        c, reason = (low + high) / 2, "interpolate"
-    return project(cfg, lo, hi, c, way, cfg["budget"] - len(state["runs"])), reason
-
-
-def project(cfg, lo, hi, c, way, left):
-    """The load for log load c, moved where bisection (in log load) still finishes within
-    `left` runs (this one included): after it the bracket may be at most 2 ** (left - 1)
-    times the final width. For concurrency the final width is max(1, floor(precision * lo))
-    clients; when no integer is left in that window, the window of integer bisection."""
-    a, b = math.log(lo), math.log(hi)
-    t = math.log1p(cfg["precision"])
+def _inside(cfg, x, lo, top, way):
+    """Whether x, rounded as a probe there would be (down, way -1, or up), lies strictly
+    inside (lo, top): an estimate that rounds onto a measured end says nothing new."""
     if cfg["integer"]:
-        k = max(1, math.floor(cfg["precision"] * lo))
-        t = min(t, math.log1p(k / float(lo)))
-    allowed = min(t * 2 ** max(left - 1, 0), b - a)
-    if b - allowed > a + allowed:
-        return round_load(cfg, math.sqrt(lo * hi), lo, hi)
-    first, last = math.exp(b - allowed), math.exp(a + allowed)
+        x = math.floor(x + 1e-9) if way < 0 else math.ceil(x - 1e-9)
+        return lo < x < top
+    margin = 1.005  # what rounding to 3 significant digits may move a load by
+    return lo * margin < x < top / margin
+
+
+def bounds(state, judged, lo, hi):
+    """(low, high): estimates strictly inside the bracket below and above which the boundary
+    lies (see the module's docstring); None where the points give none."""
+    cfg = state["config"]
+    top = hi if hi is not None else cfg["max"]
+    names, pairs = _pairs(cfg, judged, lo, hi)
+    for inverse in (False, True):
+        low = high = None
+        for i, n in enumerate(names):
+            lows, highs = _slo_bounds(pairs, n, inverse)
+            # the boundary is the first SLO's crossing: below the least of the highs,
+            # above the least of the lows (unknown while an SLO has none)
+            low = min(max(lows), low or top) if lows and (i == 0 or low) else None
+            high = min(min(highs), high or top) if highs else high
+        low = low if low is not None and _inside(cfg, low, lo, top, -1) else None
+        high = high if high is not None and _inside(cfg, high, lo, top, 1) else None
+        if low is not None and high is not None and high < low:
+            low = high = None  # not convex: no estimate holds
+        if low is not None or high is not None:
+            return low, high
+    return None, None
+
+
+def pass_partner(cfg, fail, lo):
+    """The lowest load above lo that with a failure at `fail` meets the precision."""
+    if cfg["integer"]:
+        return max(lo + 1, min(fail - 1, int(math.ceil(fail / (1 + cfg["precision"]) - 1e-9))))
+    return round_load(cfg, fail / (1 + cfg["precision"]), lo, fail, 1)
+
+
+def fail_partner(cfg, passed, hi):
+    """The highest load below hi (None: max) that with a pass at `passed` meets the
+    precision."""
+    if cfg["integer"]:
+        top = cfg["max"] if hi is None else hi - 1
+        return min(top, max(passed + 1, int(math.floor(passed * (1 + cfg["precision"]) + 1e-9))))
+    return round_load(cfg, passed * (1 + cfg["precision"]), passed, hi, -1)
+
+
+def _rounded(cfg, x, lo, hi, way):
+    return round_load(cfg, x, lo, hi, way) if lo < x and (hi is None or x < hi) else x
+
+
+def target(state, judged, lo, hi, a, b):
+    """(units, reason): where to probe in [a, b] (lo, hi in units) before projection."""
+    cfg = state["config"]
+    low, high = bounds(state, judged, lo, hi)
+    move = "interpolate" if hi is not None else "bracket"
+    if low is None and high is None:
+        return (a + b) / 2, "bisect" if hi is not None else "bracket"
+    if low is not None and b - units(cfg, low) <= 1:
+        return units(cfg, pass_partner(cfg, hi, lo)), "close"  # done if low is right
+    if high is not None and units(cfg, high) - a <= 1:
+        return units(cfg, fail_partner(cfg, lo, hi)), "close"  # done if high is right
+    if low is not None and high is not None and units(cfg, high) - units(cfg, low) > 1:
+        return (units(cfg, low) + units(cfg, high)) / 2, move
+    # a pair of probes that meets the precision around the estimate(s): probe the one that,
+    # if they are right, leaves the shorter bracket; the other then closes it
+    if high is not None:
+        fail = _rounded(cfg, high, lo, hi, 1)
+        passed = _rounded(cfg, low, lo, fail, -1) if low else pass_partner(cfg, fail, lo)
+    else:
+        passed = _rounded(cfg, low, lo, hi, -1)
+        fail = fail_partner(cfg, passed, hi)
+    if b - units(cfg, fail) > units(cfg, passed) - a:
+        return units(cfg, fail), "straddle"
+    return units(cfg, passed), "straddle"
+
+
+def span(cfg, lo, hi):
+    """Cells (_capacity_plan.cells) of [lo, hi]; hi None: up to max and one more."""
+    if hi is None:
+        return span(cfg, lo, cfg["max"]) + 1 if lo < cfg["max"] else 1
+    return cplan.cells(lo, hi, cfg["precision"], cfg["integer"])
+
+
+def allowed(state, width):
+    """Points the search may still take towards the precision: the plan's worst case less
+    the steps taken (repeats aside), within the budget, at least the halvings of width."""
+    cfg = state["config"]
+    steps = len([r for r in state["runs"] if r["reason"] != "repeat"])
+    total = (
+        cfg.get("needed")
+        or cplan.needed_points(cfg["min"], cfg["max"], cfg["precision"], cfg["integer"])[0]
+    )
+    left = min(total - steps, cfg["budget"] - len(state["runs"]))
+    return max(left, cplan.halvings(width), 1)
+
+
+def _edge(ok, first, last):
+    """The first integer of [first, last] where ok turns true (ok monotone), else None."""
+    if first > last or not ok(last):
+        return None
+    while first < last:
+        mid = (first + last) // 2
+        first, last = (first, mid) if ok(mid) else (mid + 1, last)
+    return first
+
+
+def next_probe(state, judged, lo, hi):
+    """(load, reason): the next probe above the highest pass lo (hi: the lowest failure
+    above it, or None), moved into the window where halvings still finish in time: both
+    parts of the bracket it splits at most 2 ** (allowed - 1) cells."""
+    cfg = state["config"]
+    a = units(cfg, lo)
+    b = units(cfg, hi) if hi is not None else units(cfg, cfg["max"]) + 1
+    c, reason = target(state, judged, lo, hi, a, b)
+    reach = 2.0 ** (allowed(state, span(cfg, lo, hi)) - 1)
     if not cfg["integer"]:
-        return round_load(
-            cfg, math.exp(min(max(c, b - allowed), a + allowed)), lo, hi, way, (first, last)
-        )
-    x = round_load(cfg, math.exp(c), lo, hi, way)
-    first, last = max(math.ceil(first - 1e-9), lo + 1), min(math.floor(last + 1e-9), hi - 1)
-    if first > last:
-        n_allowed = k * 2 ** (left - 1)
-        first, last = max(hi - n_allowed, lo + 1), min(lo + n_allowed, hi - 1)
-    return min(max(x, first), last) if first <= last else x
+        first, last = max(b - reach, a), min(a + reach, b, units(cfg, cfg["max"]))
+        c = min(max(c, first), last)
+        window = (load_at(cfg, first), load_at(cfg, last))
+        return round_load(cfg, load_at(cfg, c), lo, hi, 0, window), reason
+    x = round_load(cfg, load_at(cfg, c), lo, hi)
+    top = cfg["max"] if hi is None else hi - 1
+    first = _edge(lambda y: span(cfg, y, hi) <= reach, lo + 1, top)
+    last = _edge(lambda y: span(cfg, lo, y) > reach, lo + 1, top)
+    last = top if last is None else last - 1
+    if first is None or first > last:  # behind the plan (points given): the chain's middle
+        return _edge(lambda y: span(cfg, lo, y) >= span(cfg, y, hi), lo + 1, top) or x, reason
+    return min(max(x, first), last), reason
 
 
 def boundary_shift(cfg, judged, x, check):

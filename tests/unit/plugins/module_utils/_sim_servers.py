@@ -89,6 +89,26 @@ def _bump(height):
     return curve
 
 
+def steep_knee(n):
+    """Held out: max_num_seqs 24 and a slow prefill: TTFT jumps from flat to steep at 24."""
+    return record(*batch(n, cap=24, prefill=120.0))
+
+
+def low_end(n):
+    """Held out: ITL grows fast with the batch: itl_ms_p99 <= 50 up to 9 clients only."""
+    return record(*batch(n, alpha=0.3))
+
+
+def near_max(n):
+    """Held out: ITL grows slowly: itl_ms_p99 <= 50 up to 241 clients, near the range's top."""
+    return record(*batch(n, alpha=0.0118))
+
+
+def e2e_binds(n):
+    """Held out: the request latency binds (p90 <= 4 s at 115 clients), TTFT never does."""
+    return record(*batch(n, cap=160, alpha=0.015))
+
+
 TTFT_1S = {"ttft_ms_p99": 1000}
 SERVERS = {
     # name: (curve, load, min, max, slo)
@@ -99,7 +119,20 @@ SERVERS = {
     "cliff": (cliff, "concurrency", 1, 256, {"ttft_ms_p99": 1000, "error_rate": 0.01}),
     "bump_under": (_bump(0.5), "concurrency", 1, 256, TTFT_1S),
     "bump_over": (_bump(1.2), "concurrency", 1, 256, TTFT_1S),
+    # held out: added after the search was tuned on the curves above, to check it on shapes
+    # it was not tuned on (a steeper knee, a boundary near either end, another SLO binding)
+    "steep_knee": (steep_knee, "concurrency", 1, 256, TTFT_1S),
+    "low_end": (low_end, "concurrency", 1, 256, {"itl_ms_p99": 50, "ttft_ms_p99": 2000}),
+    "near_max": (near_max, "concurrency", 1, 256, {"itl_ms_p99": 50}),
+    "e2e_binds": (
+        e2e_binds,
+        "concurrency",
+        1,
+        256,
+        {"ttft_ms_p99": 5000, "request_latency_ms_p90": 4000},
+    ),
 }
+HELD_OUT = ("steep_knee", "low_end", "near_max", "e2e_binds")
 SMOOTH = ("smooth", "queueing", "mm1_rate", "bump_under")
 
 
