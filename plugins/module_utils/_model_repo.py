@@ -7,7 +7,9 @@
 Layout written for each model (Triton's vLLM backend):
 
     <repository>/<name>/config.pbtxt      backend "vllm"; instance_group KIND_MODEL when
-                                          tensor_parallel_size > 1 (vLLM places the GPUs)
+                                          tensor_parallel_size > 1 (vLLM places the GPUs);
+                                          with io, the backend's inputs and outputs
+                                          (_triton_vllm_io, for a server without auto-complete)
     <repository>/<name>/<version>/model.json   the vLLM engine args, rendered by
                                           _engine_args.to_model_json (their one rendering
                                           for Triton's vLLM backend, beside the CLI flags)
@@ -30,6 +32,9 @@ from ansible_collections.llmserve.triton.plugins.module_utils._hf_token import (
     find_secret,
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import DIGEST_PARAM
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_vllm_io import (
+    render_io_pbtxt,
+)
 
 HEADER = "# Managed by llmserve.triton.triton_model_repo -- local edits are overwritten.\n"
 # A served model name: the Triton model name (its directory in the repository), also the name
@@ -62,9 +67,12 @@ def _param_value(value):
 
 
 def render_config_pbtxt(
-    name, tensor_parallel_size=1, parameters=None, instance_count=1, model_json=None
+    name, tensor_parallel_size=1, parameters=None, instance_count=1, model_json=None, io=None
 ):
     """Return config.pbtxt text for a vLLM-backend model (protobuf text format).
+
+    With io (_triton_vllm_io.declared_io), the backend's inputs, outputs, transaction policy
+    and batch size are declared, for a server that runs without auto-complete.
 
     With model_json (the text of the model.json beside it), its sha256 is the parameter
     DIGEST_PARAM: Triton then reports which model.json a loaded model runs
@@ -86,6 +94,8 @@ def render_config_pbtxt(
             "  }",
             "]",
         ]
+    if io is not None:
+        lines += render_io_pbtxt(io)
     for key in sorted(parameters):
         lines += [
             "",
@@ -207,7 +217,11 @@ def render_model(spec):
         return {"config_pbtxt": spec["config_pbtxt"], "model_json": spec["model_json"]}
     model_json = to_model_json(spec["engine_args"], spec["model"])
     config = render_config_pbtxt(
-        spec["name"], spec["tensor_parallel_size"], spec["parameters"], model_json=model_json
+        spec["name"],
+        spec["tensor_parallel_size"],
+        spec["parameters"],
+        model_json=model_json,
+        io=spec.get("io"),
     )
     return {"config_pbtxt": config, "model_json": model_json}
 

@@ -229,6 +229,11 @@ def command(runtime, settings, plan, triton_cpu_paths=None):
                 "--backend-directory=%s" % paths.get("backend_directory"),
             ]
             + TRITON_MODEL_CONTROL
+            + (
+                []
+                if (plan.get("auto_complete_config") or {}).get("enabled", True)
+                else ["--disable-auto-complete-config"]
+            )
             + _triton_flags(s["triton_cpu_host"], s)
             + s["triton_extra_args"]
         )

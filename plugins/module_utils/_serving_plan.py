@@ -41,6 +41,10 @@ from ansible_collections.llmserve.triton.plugins.module_utils._serving_container
     CONTAINER_RUNTIMES,
 )
 from ansible_collections.llmserve.triton.plugins.module_utils._triton_cpu import layout_paths
+from ansible_collections.llmserve.triton.plugins.module_utils._triton_vllm_io import (
+    auto_complete,
+    declared_io,
+)
 from ansible_collections.llmserve.triton.plugins.module_utils._vllm_engine_config import (
     ConfigError,
     build,
@@ -216,9 +220,11 @@ def _is_demo(model, presets):
         return False
 
 
-def repository_models(config, parameters=None):
-    """The model repository entries of the plan, texts rendered once."""
+def repository_models(config, parameters=None, io=None):
+    """The model repository entries of the plan, texts rendered once (``io``: the backend's
+    inputs and outputs to declare, for a server without auto-complete)."""
     spec = {
+        "io": io,
         "name": config["name"],
         "model": config["hf_id"],
         "engine_args": config["engine_args"],
@@ -323,6 +329,9 @@ def build_plan(
     if runtime == "triton_cpu":
         params["EXECUTION_ENV_PATH"] = execution_env_path
     in_repository = runtime in TRITON_RUNTIMES
+    release = ((choice.get("triton_cpu") or {}).get("backend") or {}).get("release")
+    auto = auto_complete(runtime, release)
+    io = declared_io(release) if auto is not None and not auto["enabled"] else None
     plan = {
         "plan_version": PLAN_VERSION,
         "name": config["name"],
@@ -348,7 +357,8 @@ def build_plan(
         "fit": config["fit"],
         "vllm_cli_args": config["vllm_cli_args"],
         "repository": repository if in_repository else None,
-        "repository_models": repository_models(config, params) if in_repository else [],
+        "repository_models": repository_models(config, params, io) if in_repository else [],
+        "auto_complete_config": auto,
         "secrets": {
             "hf_token_variable": HF_TOKEN_VAR,
             "hf_token_configured": hf_token_configured,

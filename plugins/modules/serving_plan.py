@@ -425,6 +425,16 @@ server:
         state:
           description: C(started) or C(present).
           type: str
+auto_complete_config:
+  description:
+    - Whether Triton auto-completes the models' configuration (C(enabled)) and why (C(reason));
+      null for the runtimes without Triton. For C(triton_cpu) with a vLLM backend release whose
+      inputs and outputs the collection knows (module utility C(_triton_vllm_io)), config.pbtxt
+      declares them and the server runs with C(--disable-auto-complete-config) (one vLLM import
+      fewer per model load); the C(triton) container keeps Triton's auto-complete.
+  returned: success
+  type: dict
+  sample: {enabled: false, reason: "config.pbtxt declares the inputs and outputs of vLLM backend r26.01, ..."}
 repository_models:
   description: Repository entries - C(name), C(model), C(version), C(config_pbtxt), C(model_json).
   returned: success

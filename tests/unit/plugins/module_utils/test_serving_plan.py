@@ -334,3 +334,27 @@ def test_a_benchmark_sweep_point_is_a_layer_of_its_own():
     assert plan["engine_args_origin"]["enforce_eager"] == "override"
     assert plan["tensor_parallel_size"] == 2
     assert "benchmark sweep point" in plan["tensor_parallel_reason"]
+
+
+def test_triton_cpu_declares_the_backends_io_and_disables_auto_complete():
+    choice = {
+        "runtime": "triton_cpu",
+        "reason": "no NVIDIA GPU; NVIDIA's vLLM backend can be had",
+        "triton_cpu": {"python_minor": "3.11", "backend": {"release": "r26.01"}},
+        "server": dict(SERVER),
+    }
+    plan = plan_for("demo", runtime="triton_cpu", runtime_choice=choice, execution_env_path=None)
+    assert plan["auto_complete_config"]["enabled"] is False
+    assert "--disable-auto-complete-config" in plan["server"]["argv"]
+    config = plan["repository_models"][0]["config_pbtxt"]
+    assert 'name: "text_input"' in config and "decoupled: true" in config
+    # A backend release whose inputs the collection does not know: Triton completes them.
+    unknown = dict(choice, triton_cpu={"python_minor": "3.11", "backend": {"release": "r99.01"}})
+    other = plan_for("demo", runtime="triton_cpu", runtime_choice=unknown, execution_env_path=None)
+    assert other["auto_complete_config"]["enabled"] is True
+    assert "--disable-auto-complete-config" not in other["server"]["argv"]
+    assert "input [" not in other["repository_models"][0]["config_pbtxt"]
+    # The container runtime keeps the tutorial's config.pbtxt and Triton's auto-complete.
+    gpu = plan_for("llama3-8b", runtime="triton", gpus=resolve_gpus(0, 0, "A6000x4", MACHINES))
+    assert gpu["auto_complete_config"]["enabled"] is True
+    assert "input [" not in gpu["repository_models"][0]["config_pbtxt"]
