@@ -16,9 +16,9 @@ version_added: 1.0.0
 description:
   - Removes the given files and folders (whole trees) that exist, then the given parent
     folders that are left empty, deepest first, and returns what it removed - the teardown's
-    purge (C(teardown.yml -e teardown_purge=true)) reports it line by line.
+    purge (C(teardown.yml -e teardown_purge=true)) prints it.
   - Refuses, before removing anything, a relative path, a path with C(..), a path of fewer
-    than three parts (O(paths)) or two parts (O(empty_parents)): a purge removes the
+    than three parts (O(paths)) or two parts (O(empty_parents)) - a purge removes the
     collection's own folders, never C(/opt) or C(/var/lib) themselves.
 author:
   - llmserve.triton contributors (@llmserve)
