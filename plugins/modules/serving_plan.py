@@ -434,7 +434,9 @@ auto_complete_config:
       fewer per model load); the C(triton) container keeps Triton's auto-complete.
   returned: success
   type: dict
-  sample: {enabled: false, reason: "config.pbtxt declares the inputs and outputs of vLLM backend r26.01, ..."}
+  sample:
+    enabled: false
+    reason: config.pbtxt declares the inputs and outputs of vLLM backend r26.01, ...
 repository_models:
   description: Repository entries - C(name), C(model), C(version), C(config_pbtxt), C(model_json).
   returned: success

