@@ -146,7 +146,7 @@ def bounds(state, judged, lo, hi):
             # the boundary is the first SLO's crossing: below the least of the highs,
             # above the least of the lows (unknown while an SLO has none)
             low = min(max(lows), low or top) if lows and (i == 0 or low) else None
-            high = min(min(highs), high or top) if highs else high
+            high = min(*highs, high or top) if highs else high
         low = low if low is not None and _inside(cfg, low, lo, top, -1) else None
         high = high if high is not None and _inside(cfg, high, lo, top, 1) else None
         if low is not None and high is not None and high < low:
