@@ -26,6 +26,11 @@ import json
 import queue
 import time
 
+from ansible_collections.llmserve.triton.plugins.module_utils._http import (
+    grpc_channel_args,
+    open_server_url,
+)
+
 OPENAI_DONE = "[DONE]"
 
 
@@ -212,7 +217,7 @@ def openai_infer(
             from ansible.module_utils import urls
 
             try:
-                return urls.open_url(
+                return open_server_url(
                     r.full_url,
                     data=r.data,
                     headers=r.headers,
@@ -368,7 +373,7 @@ def triton_infer(url, model, prompt, max_tokens, temperature, timeout, ignore_eo
         text = decode_text_output(result.as_numpy("text_output"))
         events.put(("response", (text, is_final_response(response)), now))
 
-    client = grpcclient.InferenceServerClient(url=target)
+    client = grpcclient.InferenceServerClient(url=target, channel_args=grpc_channel_args(target))
     try:
         try:
             if not client.is_model_ready(model):

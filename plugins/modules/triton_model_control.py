@@ -134,7 +134,7 @@ import time
 from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._http import open_server_url
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import (
     active_models,
     config_digest,
@@ -165,7 +165,7 @@ os.replace(out + ".tmp", out)
 
 
 def http(url, method="GET", data=None, timeout=10):
-    resp = open_url(url, method=method, data=data, timeout=timeout, validate_certs=False)
+    resp = open_server_url(url, method=method, data=data, timeout=timeout, validate_certs=False)
     return resp.read()
 
 

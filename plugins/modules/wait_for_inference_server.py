@@ -158,7 +158,7 @@ import time
 from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._http import open_server_url
 from ansible_collections.llmserve.triton.plugins.module_utils._model_control import parse_index
 from ansible_collections.llmserve.triton.plugins.module_utils._readiness import (
     classify_failure,
@@ -238,7 +238,7 @@ def model_unavailable(module, base):
     """Triton's reason for a model it failed to load, or '' (explicit model control leaves the
     server up with the model UNAVAILABLE; the reason holds the backend's own error)."""
     try:
-        resp = open_url(
+        resp = open_server_url(
             base.rstrip("/") + "/v2/repository/index", method="POST", data=b"{}", timeout=5
         )
         index = parse_index(resp.read())
@@ -254,7 +254,7 @@ def probe(module, plan):
     models = []
     for name, url in plan:
         try:
-            resp = open_url(url, method="GET", timeout=5, validate_certs=False)
+            resp = open_server_url(url, method="GET", timeout=5, validate_certs=False)
             status, body = resp.getcode(), resp.read()
         except (OSError, HTTPException, ValueError) as exc:  # refused, HTTP error: not ready
             status, body = getattr(exc, "code", None), b""

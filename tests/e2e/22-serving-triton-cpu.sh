@@ -325,11 +325,12 @@ say "10b. What teardown keeps: the venvs, the installer, the download cache (uv'
 compgen -G "$CACHE/nvidia_pytriton-*.whl" >/dev/null || fail "teardown removed the Triton wheel from $CACHE"
 compgen -G "$TOOLS/uv-*/bin/uv" >/dev/null || fail "teardown removed the installer uv from $TOOLS"
 [ -x "$CLIENT/bin/python" ] || fail "teardown removed the client venv"
-ok "kept: $VENV, $(du -sh "$CACHE" | cut -f1) in $CACHE, $(basename "$(compgen -G "$TOOLS/uv-*")"), $CLIENT"
+ok "kept: $VENV, $CACHE (uv's cache, $(basename "$(compgen -G "$CACHE/nvidia_pytriton-*.whl")")), $(basename "$(compgen -G "$TOOLS/uv-*")"), $CLIENT"
 
 say "11. Offline: the serving venv re-installed from the caches alone, with no network"
-# Every network location answers nothing (a proxy on a closed port); local package sources
-# of pip's configuration stay, as they would on a machine cut off from the network.
+# Every network location answers nothing (a proxy on a closed port, no exception for
+# loopback: the collection reaches its own server without a proxy); local package sources of
+# pip's configuration stay, as they would on a machine cut off from the network.
 rm -rf "$VENV"
 https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
   HTTP_PROXY=http://127.0.0.1:9 no_proxy='' NO_PROXY='' play offline site.yml ||

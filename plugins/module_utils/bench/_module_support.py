@@ -16,7 +16,7 @@ __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 import socket
 import time
 
-from ansible.module_utils.urls import open_url
+from ansible_collections.llmserve.triton.plugins.module_utils._http import open_server_url
 
 
 class BenchError(Exception):
@@ -55,7 +55,7 @@ class ModuleHost:
         return self.module.get_bin_path(name, required=True)
 
     def fetch_text(self, url):
-        return open_url(url, timeout=10).read().decode("utf-8", "replace")
+        return open_server_url(url, timeout=10).read().decode("utf-8", "replace")
 
     def reachable(self, url):
         return reachable(url)
