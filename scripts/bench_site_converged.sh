@@ -4,15 +4,17 @@
 # Benchmark (not a test): wall time of a converged re-run of `ansible-playbook site.yml` on
 # the embedded default (shipped inventory, localhost) against a bare fact-gathering play on
 # the same host, in the same run; prints every run, both medians and their ratio. The first
-# site.yml run converges the host (serves the demo model) and is not timed. The server stays
-# up afterwards (run teardown.yml to stop it).
+# site.yml run converges the host (serves the demo model) and is not timed. A teardown stops
+# the server at the end (the software stays), unless --keep.
 #
 #   scripts/bench_site_converged.sh [--repeats N] [--runtime R] [--backend-src DIR] [--profile]
+#                                   [--keep]
 #     --repeats N       timed runs of each (default 3)
 #     --runtime R       triton_vllm_runtime (default: the inventory's, auto)
 #     --backend-src DIR NVIDIA's vLLM backend for triton_cpu (default: ../shared/vendor copy,
 #                       or LLMSERVE_VLLM_BACKEND_SRC)
 #     --profile         also print the 15 slowest tasks of the last converged run
+#     --keep            leave the server running afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,7 +22,7 @@ ROOT=$PWD
 . "$ROOT/tests/lib/localhost_lock.sh" && localhost_lock "$0" "$@"
 export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" ANSIBLE_NOCOLOR=1
 
-repeats=3 runtime="" profile=0
+repeats=3 runtime="" profile=0 keep=0
 backend=${LLMSERVE_VLLM_BACKEND_SRC:-$ROOT/../shared/vendor/vllm_backend-r26.01}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     --runtime) runtime=$2; shift ;;
     --backend-src) backend=$2; shift ;;
     --profile) profile=1 ;;
-    -h | --help) sed -n '4,16p' "$0"; exit 0 ;;
+    --keep) keep=1 ;;
+    -h | --help) sed -n '4,18p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -100,3 +103,4 @@ if [ "$profile" = 1 ]; then
   sed -n '/^=\{20,\}/,$p' "$OUT/site-$repeats.out" | tail -n +2 | head -n 15
 fi
 echo "raw outputs: $OUT"
+if [ "$keep" = 0 ]; then ansible-playbook teardown.yml "${ARGS[@]}" >"$OUT/teardown.out" 2>&1; fi
