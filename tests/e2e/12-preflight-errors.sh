@@ -186,6 +186,14 @@ spec_fails() {
 spec_fails "$WORK/td-spec.log" teardown "argument 'triton_vllm_teardown_purge' is of type str and we were unable to convert to bool" \
   ansible-playbook teardown.yml --check -e triton_vllm_teardown_purge=maybe
 ok "teardown.yml -e triton_vllm_teardown_purge=maybe: refused by the spec of triton_vllm's teardown"
+# The playbook's own name for it, checked by the playbook before any role runs.
+if timeout 120 ansible-playbook teardown.yml --check -e teardown_purge=maybe >"$WORK/td-purge.log" 2>&1; then
+  cat "$WORK/td-purge.log"; fail "teardown.yml -e teardown_purge=maybe passed"
+fi
+grep -qF "teardown_purge must be true or false (is 'maybe')" <(tr -s " \n'" "  '" <"$WORK/td-purge.log" | sed "s/''/'/g") ||
+  { cat "$WORK/td-purge.log"; fail "no teardown_purge message"; }
+grep -qE 'ok=0 +changed=0' "$WORK/td-purge.log" || { cat "$WORK/td-purge.log"; fail "ran tasks before refusing"; }
+ok "teardown.yml -e teardown_purge=maybe: refused before any task"
 spec_fails "$WORK/site-spec.log" select_runtime "value of triton_vllm_runtime must be one of: auto, triton, vllm, triton_cpu, vllm_cpu, got: gpu" \
   ansible-playbook site.yml --check "${MEM[@]}" -e triton_vllm_runtime=gpu
 ok "site.yml -e triton_vllm_runtime=gpu: refused by the spec of triton_vllm's select_runtime"
