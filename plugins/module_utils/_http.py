@@ -16,11 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
 import ipaddress
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2
-    from urlparse import urlsplit  # type: ignore[no-redef]
+from urllib.parse import urlsplit
 
 # gRPC channel option that turns off the proxy taken from the environment.
 GRPC_NO_PROXY = [("grpc.enable_http_proxy", 0)]
