@@ -292,8 +292,10 @@ def test_resume_replays_the_store_and_proposes_no_measured_load():
 
 
 def test_points_of_a_grid_sweep_are_reused():
+    """Nine points given (more than the default budget, the worst case 8: they count as
+    runs): a budget of 12 leaves three probes."""
     server = sim.SimServer("queueing")
-    cfg = _cfg(server)
+    cfg = _cfg(server, budget=12)
     state = cs.new_search(cfg)
     grid = [1, 2, 4, 8, 16, 32, 64, 128, 256]
     for load in grid:
@@ -320,13 +322,13 @@ def test_defaults_plan_and_worst_case():
     assert cp.cells(1, 256, 0.05, integer=True) == 82
     assert cp.needed_points(1, 256, 0.05, integer=True) == (8, 7)
     assert cp.needed_points(0.5, 64.0, 0.05) == (8, 7)  # log(128) / log(1.05) = 99.4
-    assert cfg["budget"] == 8 + cp.SLACK + 2 * (cfg["max_repeats"] - 1)
+    assert cfg["budget"] == cfg["needed"] == 8  # repeats only take runs the probes left
     plan = cp.plan(cfg)
     assert plan["bracket"] == [1, 256] and plan["budget"] == cfg["budget"]
     assert plan["slo"] == "error_rate <= 0.01, ttft_ms_p99 <= 500 ms"
     assert plan["text"].startswith(
         "capacity search over concurrency 1..256: highest load meeting error_rate <= 0.01, "
-        "ttft_ms_p99 <= 500 ms, to +-5 %, at most 14 points (worst case 8: the lower end, then "
+        "ttft_ms_p99 <= 500 ms, to +-5 %, at most 8 points (worst case 8: the lower end, then "
         "7 halvings of the range;"
     )
     assert cp.validate_search(search="grid") is None
