@@ -19,9 +19,10 @@ precision) below it (one client up to 42 at 5 %, about 5 % of the load above). W
 the precision (cells) plus one, the room above the upper end that measuring it takes when
 every load passes: 8 points over 1..256 clients or 0.5..64 req/s at 5 %. The search keeps
 every probe where those halvings can still finish (ITP), so it stops at the precision
-within that worst case whatever the curve; repeats of uncertain points come out of the
-budget. The default budget is needed_points + SLACK, plus room to repeat both ends of the
-bracket up to max_repeats runs each.
+within that worst case whatever the curve. The default budget is that worst case: the
+search's runs, repeats included, never exceed it. Repeats of uncertain points only take
+the runs that the probes did not need (_capacity_steps.slack): where the estimates close
+the bracket early, their slack; a budget above the worst case adds runs for repeats only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,7 +44,6 @@ DEFAULTS = {
     "precision": 0.05,
     "max_repeats": 3,
 }
-SLACK = 2  # default budget = needed_points + SLACK
 
 
 class SearchError(Exception):
@@ -174,7 +174,7 @@ def validate_search(
             "benchmark_search_max_repeats must be a positive integer, got %r" % (max_repeats,)
         )
     if budget is None:
-        budget = total + SLACK + 2 * (int(repeats) - 1)
+        budget = total
     elif _num(budget) is None or _num(budget) != int(_num(budget)) or _num(budget) < total:
         raise SearchError(
             "benchmark_search_budget=%s is too small for benchmark_search_precision=%g over "
@@ -214,7 +214,8 @@ def plan(cfg):
         "text": (
             "capacity search over %s %g..%g%s: highest load meeting %s, to +-%g %%, "
             "at most %d points (worst case %d: the lower end, then %d halvings of the range; "
-            "up to %d repeats of a point whose verdict is uncertain)"
+            "up to %d runs of a point whose verdict is uncertain, from the points the probes "
+            "leave)"
             % (
                 cfg["load"],
                 cfg["min"],

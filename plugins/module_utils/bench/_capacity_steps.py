@@ -27,6 +27,11 @@ reaching max is part of the search).
     Brackets are counted in cells (_capacity_plan.cells), exactly for whole clients, so no
     curve, a cliff no estimate foresees included, costs more than that worst case, and
     each probe an estimate saves widens the window of the next ones.
+  repeats (repeats_due, slack): a bracket end whose verdict is uncertain and matters is run
+    again only while the budget, after that run, still holds the probes that the bracket
+    may take in the worst case, whichever way the run turns the verdict (a failure that
+    passes reopens the bracket up to the next failure): repeats spend the slack that the
+    estimates saved, never the probes, so a search stops at the precision within the budget.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -275,11 +280,13 @@ def boundary_shift(cfg, judged, x, check):
     return None
 
 
-def repeat_due(state, judged, loads):
-    """The first of loads whose verdict is uncertain, may be repeated, and matters: a wrong
-    verdict could move the boundary by more than half the precision."""
+def repeats_due(state, judged, loads):
+    """The loads (of loads) whose verdict is uncertain, may be repeated (fewer than
+    max_repeats runs) and matters: a wrong verdict could move the boundary by more than half
+    the precision."""
     cfg = state["config"]
     half = math.log1p(cfg["precision"]) / 2
+    due = []
     for x in loads:
         j = judged.get(x)
         if not j or j["verdict"] != "uncertain" or j["repeats"] >= cfg["max_repeats"]:
@@ -288,5 +295,45 @@ def repeat_due(state, judged, loads):
             if check["verdict"] == "uncertain":
                 shift = boundary_shift(cfg, judged, x, check)
                 if shift is None or shift > half:
-                    return x
-    return None
+                    due.append(x)
+                    break
+    return due
+
+
+def repeat_due(state, judged, loads):
+    """The first of repeats_due(), if any, else None."""
+    due = repeats_due(state, judged, loads)
+    return due[0] if due else None
+
+
+def _flipped(judged, lo, hi, x):
+    """The bracket (lo, hi) if the leaning verdict of x, one of its ends, turned over: a
+    failure that passes brackets up to the next failure above it; a pass that fails, down
+    to the pass below it (None: the lower end fails, the search stops)."""
+    if x == hi or lo is None:
+        above = [y for y, j in judged.items() if y > x and j["leaning"] == "fail"]
+        return x, (min(above) if above else None)
+    below = [y for y, j in judged.items() if y < x and j["leaning"] == "pass"]
+    return (max(below) if below else None), x
+
+
+def probes_left(cfg, lo, hi):
+    """Probes that the bracket [lo, hi] may still take, in the worst case: its halvings (0
+    once it meets the precision; 0 without a pass, where the search stops)."""
+    if lo is None:
+        return 0
+    return cplan.halvings(span(cfg, lo, hi))
+
+
+def slack(state, judged, lo, hi, x):
+    """Runs of the budget left after one more run of x, one of the bracket's ends, and the
+    probes the bracket may still take in the worst case, whichever way that run turns the
+    verdict of x: a repeat is affordable when this is 0 or more (then the search still
+    reaches the precision within the budget, as the ITP projection guarantees). A lower end
+    that fails (lo None) is repeated while the budget has a run left: the search stops there
+    with an error unless it passes."""
+    cfg = state["config"]
+    need = probes_left(cfg, lo, hi)
+    if lo is not None:  # a failing lower end is an error: it is repeated while runs are left
+        need = max(need, probes_left(cfg, *_flipped(judged, lo, hi, x)))
+    return cfg["budget"] - len(state["runs"]) - 1 - need

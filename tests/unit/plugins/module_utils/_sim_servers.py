@@ -164,14 +164,30 @@ class SimServer:
         ratio = (hi / float(lo)) ** (1 / 3999.0)
         return [lo * ratio**k for k in range(4000)]
 
-    def truth(self, judge, lo=None, hi=None):
-        """(boundary, edges): the last passing load of the noiseless dense grid, and every
-        passing load that a failing one follows. judge(record) -> True when it passes."""
+    def scaled(self, load, scale):
+        """The noiseless record at load with every latency times scale."""
+        rec = self.curve(load)
+        return {k: v * scale if "_ms_" in k else v for k, v in rec.items()}
+
+    def truth(self, judge, lo=None, hi=None, scale=1.0):
+        """(boundary, edges): the last passing load of the noiseless dense grid (every
+        latency times scale), and every passing load that a failing one follows.
+        judge(record) -> True when it passes."""
         grid = self.grid(lo, hi)
-        ok = [judge(self.curve(x)) for x in grid]
+        ok = [judge(self.scaled(x, scale)) for x in grid]
         edges = [grid[i] for i in range(len(grid) - 1) if ok[i] and not ok[i + 1]]
         passing = [grid[i] for i, good in enumerate(ok) if good]
         return (passing[-1] if passing else None), edges
+
+    def band(self, judge, z=2.0, lo=None, hi=None):
+        """(low, high): the noise band of the boundary, the loads whose single noisy run may
+        pass or fail: from the boundary of the curve with every latency times
+        exp(z noise) to that of the curve with every latency times exp(-z noise) (at z = 2
+        a run of a load below the band passes, and one above it fails, with 97.7 %
+        probability per SLO). (truth, truth) without noise."""
+        return tuple(
+            self.truth(judge, lo, hi, math.exp(sign * z * self.noise))[0] for sign in (1, -1)
+        )
 
 
 def drive(cs, cfg, measure):
