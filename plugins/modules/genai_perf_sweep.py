@@ -180,7 +180,9 @@ options:
         description: Relative precision of the answer, in (0, 0.5] (default 0.05).
         type: raw
       budget:
-        description: Most runs the search may take (default the worst case plus slack).
+        description:
+          - Most runs the search may take, repeats included (default the plan's worst case,
+            so repeats spend only what the estimates saved).
         type: raw
       max_repeats:
         description: Most runs of one load whose verdict is uncertain (default 3).
