@@ -57,6 +57,16 @@ def redact(text):
     return _CREDENTIALS.sub(r"\g<scheme>***@", str(text))
 
 
+def credentials(text):
+    """The credentials (``user:token``, and the token alone) of the URLs in ``text``: a module
+    adds them to its no_log values, so that they are masked in the returned arguments too."""
+    out = []
+    for m in re.finditer(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", str(text), re.IGNORECASE):
+        userinfo = m.group(1)
+        out += [userinfo] + ([userinfo.split(":", 1)[1]] if ":" in userinfo else [])
+    return [c for c in out if c]
+
+
 def _normalize_key(key):
     key = key.lower().replace("_", "-").lstrip("-")
     return ALIASES.get(key, key)

@@ -153,9 +153,15 @@ def wanted_dependencies(rows, exclude, own):
     return out
 
 
+def dist_info(name, version):
+    """The .dist-info folder name of a distribution (its name normalized, with underscores:
+    uv reads ``a-b-1.0.dist-info`` as distribution ``a`` at version ``b-1.0`` and fails)."""
+    return "%s-%s.dist-info" % (canonical(name).replace("-", "_"), version)
+
+
 def alias_files(purelib, name, version):
     """{path: content} of a metadata-only distribution ``name`` at ``version``."""
-    d = os.path.join(purelib, "%s-%s.dist-info" % (name, version))
+    d = os.path.join(purelib, dist_info(name, version))
     return {
         os.path.join(d, "METADATA"): "Metadata-Version: 2.1\nName: %s\nVersion: %s\n"
         % (name, version),
@@ -166,7 +172,7 @@ def alias_files(purelib, name, version):
 def stale_aliases(entries, name, version, installer_of):
     """dist-info folders in ``entries`` (a purelib listing) of alias ``name`` at another
     version that this module wrote (``installer_of(entry)`` is INSTALLER_MARK)."""
-    keep = "%s-%s.dist-info" % (name, version)
+    keep = dist_info(name, version)
     prefix = canonical(name)
     out = []
     for entry in entries:

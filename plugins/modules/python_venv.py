@@ -172,7 +172,10 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmserve.triton.plugins.module_utils import _python_venv as venv
-from ansible_collections.llmserve.triton.plugins.module_utils._pip_sources import redact
+from ansible_collections.llmserve.triton.plugins.module_utils._pip_sources import (
+    credentials,
+    redact,
+)
 
 
 def _writer(module):
@@ -222,6 +225,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    for url in [p["index_url"]] + [x["index_url"] for x in p["preinstall"]]:
+        module.no_log_values.update(credentials(url))
     errors = venv.validate(p)
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)

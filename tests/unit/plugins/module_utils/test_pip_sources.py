@@ -210,6 +210,12 @@ def test_redact(ivc):
     )
 
 
+def test_credentials(ivc):
+    assert ivc.credentials("https://user:s3cr3t@idx/simple") == ["user:s3cr3t", "s3cr3t"]
+    assert ivc.credentials("https://tok@idx/simple http://a:b@x/") == ["tok", "a:b", "b"]
+    assert ivc.credentials("https://idx/simple") == []
+
+
 def test_uv_environment_drops_uv_sources(ivc):
     base = {"UV_INDEX_URL": "https://not-pip/simple", "UV_FIND_LINKS": "/x", "PATH": "/bin"}
     env = ivc.uv_environment(base, {"SSL_CERT_FILE": "/c"}, "/cache")

@@ -116,6 +116,11 @@ def test_wanted_dependencies():
     ]
 
 
+def test_dist_info_name_normalized():
+    assert pv.dist_info("vllm", "0.32.0+cpu") == "vllm-0.32.0+cpu.dist-info"
+    assert pv.dist_info("llst-Alias.x", "1.0") == "llst_alias_x-1.0.dist-info"
+
+
 def test_stale_aliases():
     entries = [
         "vllm-0.31.0+cpu.dist-info",
@@ -165,16 +170,9 @@ def make_wheel(folder, name, version, requires=(), files=None):
     return path
 
 
-@pytest.fixture(scope="module")
-def wheels(tmp_path_factory):
-    d = tmp_path_factory.mktemp("wheels")
-    make_wheel(d, "llst-a", "1.0", ["llst-b>=1", "llst-c", 'llst-win; sys_platform == "win32"'])
-    make_wheel(d, "llst-b", "1.0")
-    make_wheel(d, "llst-b", "2.0")
-    make_wheel(d, "llst-c", "1.0")
-    make_wheel(d, "llst-d", "1.0")
-    # packaging (the installer evaluates the Requires-Dist markers with it in the venv), from
-    # the copy the test runs with
+def packaging_wheel(folder):
+    """A wheel of packaging (the installer evaluates the Requires-Dist markers with it in the
+    venv) from the copy the tests run with, so that no index is needed."""
     import packaging
 
     src = os.path.dirname(packaging.__file__)
@@ -185,7 +183,18 @@ def wheels(tmp_path_factory):
                 full = os.path.join(root, n)
                 with open(full) as f:
                     files[os.path.relpath(full, os.path.dirname(src))] = f.read()
-    make_wheel(d, "packaging", packaging.__version__, files=files)
+    return make_wheel(folder, "packaging", packaging.__version__, files=files)
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory):
+    d = tmp_path_factory.mktemp("wheels")
+    make_wheel(d, "llst-a", "1.0", ["llst-b>=1", "llst-c", 'llst-win; sys_platform == "win32"'])
+    make_wheel(d, "llst-b", "1.0")
+    make_wheel(d, "llst-b", "2.0")
+    make_wheel(d, "llst-c", "1.0")
+    make_wheel(d, "llst-d", "1.0")
+    packaging_wheel(d)
     return str(d)
 
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Copyright: (c) 2026, llmserve.triton contributors
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The module llmserve.triton.python_venv on this machine, with the real uv (pinned, installed
+# into the tools venv on first use) and pip, from wheels built here (find-links) while the
+# main index is a dead address with a canary credential (uv goes --offline by itself):
+#   check mode (changed, nothing created) -> apply (the venv holds the preinstall at its pin,
+#   the package without the excluded dependency, the alias; the state file 0644) ->
+#   idempotent check -> idempotent apply (no command run) -> the other installer (no-op) ->
+#   a new alias version (the stale alias removed) -> a package that does not exist (a clear
+#   error naming the step). The canary never appears in the output or the files. Seconds.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export PATH="$ROOT/.venv/bin:$PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg" PYTHONPATH="$ROOT/.collections"
+export ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json ANSIBLE_NOCOLOR=1
+W=$(mktemp -d /tmp/llmserve-e2e-venv.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+CANARY="venvCanary$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+UV_VERSION=$(python -c 'import yaml; print(yaml.safe_load(open("roles/llmserve/defaults/main.yml"))["llmserve_uv_version"])')
+
+# Wheels: llst-a 1.0 needs llst-b>=1 and llst-c; llst-b 1.0 and 2.0; llst-c; packaging.
+mkdir -p "$W/wheels"
+python - "$W/wheels" <<'PY'
+import sys
+sys.path.insert(0, "tests/unit/plugins/module_utils")
+import test_python_venv as t
+d = sys.argv[1]
+t.make_wheel(d, "llst-a", "1.0", ["llst-b>=1", "llst-c"])
+for v in ("1.0", "2.0"):
+    t.make_wheel(d, "llst-b", v)
+t.make_wheel(d, "llst-c", "1.0")
+t.packaging_wheel(d)
+PY
+export PIP_FIND_LINKS="$W/wheels"
+
+args() {  # args INSTALLER ALIAS_VERSION [PACKAGE]
+  python - "$W" "$CANARY" "$UV_VERSION" "$@" <<'PY'
+import json, sys
+w, canary, uv, installer, alias = sys.argv[1:6]
+pkg = sys.argv[6] if len(sys.argv) > 6 else "llst-a==1.0"
+print(json.dumps({
+    "path": w + "/venv", "packages": [pkg], "installer": installer, "uv_version": uv,
+    "preinstall": [{"requirement": "llst-b==1.0", "index_url": "http://u:%s@127.0.0.1:9/extra" % canary}],
+    "exclude_dependencies": ["llst_c"], "aliases": {"llst-alias": alias},
+    "index_url": "http://u:%s@127.0.0.1:9/simple" % canary, "cache_dir": w + "/cache",
+}))
+PY
+}
+run() {  # run NAME [-C] ARGS_JSON: the module's result (JSON) in $W/NAME.json
+  local name=$1
+  shift
+  ansible localhost "${@:1:$#-1}" -m llmserve.triton.python_venv -a "${!#}" >"$W/$name.out" 2>&1 || true
+  ! grep -q "$CANARY" "$W/$name.out" || fail "$name: the canary credential is in the output"
+  python - "$W/$name.out" >"$W/$name.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(json.dumps(doc["plays"][0]["tasks"][0]["hosts"]["localhost"]))
+PY
+}
+field() { python -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"r": r}))' "$W/$1.json" "$2"; }
+dists() {
+  "$W/venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(sorted("%s==%s" % (d.metadata["Name"], d.version) for d in m.distributions() if d.metadata["Name"].startswith("llst"))))'
+}
+
+run check1 -C --diff "$(args uv 1.0+cpu)"
+[ "$(field check1 'r.get("changed")')" = True ] || fail "check mode on a missing venv: not changed ($(cat "$W/check1.out"))"
+[ ! -e "$W/venv" ] || fail "check mode created the venv"
+ok "check mode: would install, nothing created"
+
+run apply1 "$(args uv 1.0+cpu)"
+[ "$(field apply1 'r.get("changed")')" = True ] || fail "apply: $(cat "$W/apply1.out")"
+[ "$(field apply1 'r["installer"]')" = uv ] || fail "apply: installer"
+[ "$(field apply1 'any("--offline" in c for c in r["commands"])')" = True ] || fail "the dead main index did not make uv run offline"
+grep -q 'index http://\*\*\*@127.0.0.1:9/simple unreachable: uv runs offline' "$W/apply1.out" ||
+  fail "no masked warning for the dead main index"
+[ "$(dists)" = "llst-a==1.0 llst-alias==1.0+cpu llst-b==1.0" ] || fail "venv holds: $(dists)"
+state="$W/venv/.llmserve-install.json"
+[ "$(stat -c %a "$state")" = 644 ] || fail "state file mode $(stat -c %a "$state")"
+! grep -rq "$CANARY" "$state" "$W/venv/bin" || fail "the canary credential is in the venv"
+ok "apply: llst-b at its pin, llst-a without llst-c, the alias; uv offline; state 0644, no credential"
+
+run check2 -C "$(args uv 1.0+cpu)"
+[ "$(field check2 'r.get("changed")')" = False ] || fail "idempotent check: changed"
+run apply2 "$(args uv 1.0+cpu)"
+[ "$(field apply2 '(r.get("changed"), r["commands"])')" = "(False, [])" ] || fail "idempotent apply: $(cat "$W/apply2.out")"
+run pip1 "$(args pip 1.0+cpu)"
+[ "$(field pip1 'r.get("changed")')" = False ] || fail "switching the installer reinstalled"
+ok "idempotent: check and apply change nothing and run no installer; switching installer neither"
+
+run alias2 "$(args pip 2.0+cpu)"
+[ "$(field alias2 '(r.get("changed"), r["installer"])')" = "(True, 'pip')" ] || fail "new alias: $(cat "$W/alias2.out")"
+[ "$(dists)" = "llst-a==1.0 llst-alias==2.0+cpu llst-b==1.0" ] || fail "after the new alias: $(dists)"
+ok "a new alias version replaces the old one (pip)"
+
+run missing "$(args uv 2.0+cpu llst-missing==9)"
+[ "$(field missing 'r.get("failed")')" = True ] || fail "a missing package did not fail"
+grep -q "installing llst-missing==9 failed" "$W/missing.out" || fail "the error does not name the step: $(cat "$W/missing.out")"
+[ "$(dists)" = "llst-a==1.0 llst-alias==2.0+cpu llst-b==1.0" ] || fail "a failed install changed the venv: $(dists)"
+grep -q '"llst-a==1.0"' "$state" || fail "a failed install rewrote the state file"
+ok "a package that does not exist: one error naming the step; venv and state unchanged"
+echo "PASS 15-python-venv"
