@@ -11,11 +11,11 @@ inside it after a successful install; the same spec again is a no-op that starts
 installer. The installer is not part of the spec: switching it does not reinstall (the
 state notes which one installed it).
 
-Steps (plan_steps): ``packaging`` when dependencies are left out (their markers are
-evaluated with it); each ``preinstall`` requirement without dependencies, from its own extra
+Steps (plan_steps): each ``preinstall`` requirement without dependencies, from its own extra
 index (only that package is looked up there); then either the packages with their
 dependencies, or, when some are left out, the packages without dependencies followed by
-their ``Requires-Dist`` for this platform (no extras, first level) minus the excluded ones;
+their ``Requires-Dist`` for this platform (no extras, first level; markers evaluated in the
+venv with ``packaging``, or the copy pip vendors) minus the excluded ones;
 then the aliases (metadata-only distributions, for a package that looks itself up under
 another name). Everything but Installer is pure."""
 
@@ -38,7 +38,10 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # apply on this platform (markers evaluated without extras), as [name, requirement] rows.
 REQUIRES_SNIPPET = """
 import importlib.metadata as md, json, sys
-from packaging.requirements import Requirement
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # the copy pip vendors (the venv's pip): nothing extra installed for it
+    from pip._vendor.packaging.requirements import Requirement
 rows = []
 for dist in json.loads(sys.argv[1]):
     for line in md.requires(dist) or []:
@@ -123,8 +126,6 @@ def plan_steps(spec):
     read after the packages are in) or {"aliases": {name: version}}."""
     steps = []
     excluding = bool(spec["exclude_dependencies"])
-    if excluding:
-        steps.append({"install": ["packaging"], "extra_index_url": ""})
     for pre in spec["preinstall"]:
         steps.append(
             {"install": ["--no-deps", pre["requirement"]], "extra_index_url": pre["index_url"]}

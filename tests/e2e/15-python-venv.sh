@@ -21,7 +21,7 @@ ok() { echo "ok: $*"; }
 CANARY="venvCanary$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 UV_VERSION=$(python -c 'import yaml; print(yaml.safe_load(open("roles/llmserve/defaults/main.yml"))["llmserve_uv_version"])')
 
-# Wheels: llst-a 1.0 needs llst-b>=1 and llst-c; llst-b 1.0 and 2.0; llst-c; packaging.
+# Wheels: llst-a 1.0 needs llst-b>=1 and llst-c; llst-b 1.0 and 2.0; llst-c.
 mkdir -p "$W/wheels"
 python - "$W/wheels" <<'PY'
 import sys
@@ -32,7 +32,6 @@ t.make_wheel(d, "llst-a", "1.0", ["llst-b>=1", "llst-c"])
 for v in ("1.0", "2.0"):
     t.make_wheel(d, "llst-b", v)
 t.make_wheel(d, "llst-c", "1.0")
-t.packaging_wheel(d)
 PY
 export PIP_FIND_LINKS="$W/wheels"
 

