@@ -42,6 +42,22 @@ def open_server_url(url, **kwargs):
     return open_url(url, **kwargs)
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def no_proxy_environment(url, environ):
+    """Environment updates for a program (a load generator) that talks to ``url``: loopback
+    added to ``no_proxy``/``NO_PROXY`` when ``url`` is on loopback (keeping what ``environ``
+    has there); {} otherwise."""
+    if not is_loopback(url):
+        return {}
+    out = {}
+    for name in ("no_proxy", "NO_PROXY"):
+        have = [h.strip() for h in str(environ.get(name) or "").split(",") if h.strip()]
+        out[name] = ",".join(have + [h for h in LOOPBACK_NAMES if h not in have])
+    return out
+
+
 def grpc_channel_args(target):
     """channel_args for tritonclient's gRPC client: no proxy for a loopback target."""
     return list(GRPC_NO_PROXY) if is_loopback(target) else None

@@ -17,6 +17,7 @@ __metaclass__ = type  # noqa: UP001 (ansible-test sanity requires it)
 
 import os
 
+from ansible_collections.llmserve.triton.plugins.module_utils import _http
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _commands as cmds
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _report as report
 from ansible_collections.llmserve.triton.plugins.module_utils.bench import _runner as runner
@@ -140,6 +141,9 @@ def prepare(params, cfg, points, host, slo=None, probe=True):
     ws = params["workspace"]
     exe = params["executable"] or host.which(params["engine"])
     env = dict(params["environment"] or {})
+    # The tools (their own HTTP/gRPC clients) take the proxy of the environment: not for a
+    # server on loopback.
+    env.update(_http.no_proxy_environment(params["target"]["url"], dict(os.environ, **env)))
     version = engine_version(params, exe, env, host)
     opts = dict(seed=cfg["seed"], num_prompts=cfg["num_prompts"], slo=slo)
     opts["extra_args"] = params["extra_args"]

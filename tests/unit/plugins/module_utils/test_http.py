@@ -11,6 +11,7 @@ from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible_collections.llmserve.triton.plugins.module_utils._http import (
     grpc_channel_args,
     is_loopback,
+    no_proxy_environment,
     open_server_url,
 )
 
@@ -62,3 +63,50 @@ def test_a_loopback_server_answers_with_a_dead_proxy_in_the_environment(monkeypa
             open_server_url(url, timeout=5, use_proxy=True).read()
     finally:
         server.shutdown()
+
+
+def test_no_proxy_environment_adds_loopback_for_a_loopback_target_only():
+    env = no_proxy_environment("127.0.0.1:8001", {"no_proxy": "corp.example, 10.0.0.1"})
+    assert env["no_proxy"] == "corp.example,10.0.0.1,localhost,127.0.0.1,::1"
+    assert env["NO_PROXY"] == "localhost,127.0.0.1,::1"
+    assert no_proxy_environment("http://localhost:8000", {"NO_PROXY": "localhost"})["NO_PROXY"] == (
+        "localhost,127.0.0.1,::1"
+    )
+    assert no_proxy_environment("http://server.example:8000", {}) == {}
+
+
+def test_a_load_generator_reaches_a_loopback_server_past_a_dead_proxy(local_http):
+    """A child process (as genai-perf and AIPerf run) with a dead proxy in its environment:
+    with the updates it reaches the loopback server, without them it goes to the proxy."""
+    import http.server
+    import subprocess
+    import sys
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"up")
+
+        def log_message(self, *a):
+            pass
+
+    base = local_http(H)
+    env = {
+        "http_proxy": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "PATH": "/usr/bin:/bin",
+    }
+    code = (
+        "import urllib.request, sys; "
+        "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+    )
+    fixed = dict(env, **no_proxy_environment(base, env))
+    out = subprocess.run(
+        [sys.executable, "-c", code, base], env=fixed, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "up", out.stderr
+    out = subprocess.run(
+        [sys.executable, "-c", code, base], env=env, capture_output=True, text=True
+    )
+    assert out.returncode != 0  # the dead proxy, as the tools would meet it
