@@ -161,17 +161,22 @@ def uv_command(uv, python, settings, args, reachable_fn=lambda url: True, compil
         cmd.append("--compile-bytecode")
     warnings = []
     offline = False
-    if settings["main"] is None:
+    # pip merges the files of a version from every index; uv takes a version's files from the
+    # first index that has it, and ranks extra indexes before --index-url. The main index goes
+    # first (also as the first extra index): a mirror among the extra indexes that holds some
+    # of a release's files (one wheel of several) cannot hide the others.
+    main = settings["main"]
+    if main is None:
         cmd.append("--no-index")
-    elif reachable_fn(settings["main"]):
-        cmd += ["--index-url", settings["main"]]
+    elif reachable_fn(main):
+        cmd += ["--index-url", main, "--extra-index-url", main]
     else:
         offline = True
-        cmd += ["--index-url", settings["main"], "--offline"]
+        cmd += ["--index-url", main, "--extra-index-url", main, "--offline"]
         warnings.append(
             "index %s unreachable: uv runs offline, from its cache" % redact(settings["main"])
         )
-    for url in settings["extra"]:
+    for url in [u for u in settings["extra"] if u != main]:
         if offline or reachable_fn(url):
             cmd += ["--extra-index-url", url]
         else:

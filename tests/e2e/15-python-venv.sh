@@ -8,7 +8,10 @@
 #   the package without the excluded dependency, the alias; the state file 0644) ->
 #   idempotent check -> idempotent apply (no command run) -> the other installer (no-op) ->
 #   a new alias version (the stale alias removed) -> a package that does not exist (a clear
-#   error naming the step). The canary never appears in the output or the files. Seconds.
+#   error naming the step). The canary never appears in the output or the files. Then pip's
+#   semantics of several indexes with uv: a mirror (extra index) holding only the pure wheel
+#   of a release must not hide the platform wheel the main index has (pip merges a version's
+#   files from every index, uv takes them from the first index that has it). Seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -100,4 +103,30 @@ grep -q "installing llst-missing==9 failed" "$W/missing.out" || fail "the error 
 [ "$(dists)" = "llst-a==1.0 llst-alias==2.0+cpu llst-b==1.0" ] || fail "a failed install changed the venv: $(dists)"
 grep -q '"llst-a==1.0"' "$state" || fail "a failed install rewrote the state file"
 ok "a package that does not exist: one error naming the step; venv and state unchanged"
+
+# Two file:// simple indexes: main has llst-x 1.0 as a pure and a manylinux wheel (the
+# platform one is what pip picks), the mirror only the pure one.
+python - "$W/idx" <<'PY'
+import os, sys
+sys.path.insert(0, "tests/unit/plugins/module_utils")
+import test_python_venv as t
+root = sys.argv[1]
+for name in ("main", "mirror"):
+    files, page = os.path.join(root, name, "files"), os.path.join(root, name, "simple", "llst-x")
+    os.makedirs(files), os.makedirs(page)
+    whls = [t.make_wheel(files, "llst-x", "1.0")]
+    if name == "main":
+        whls.append(t.make_wheel(files, "llst-x", "1.0", tag="py3-none-manylinux_2_17_x86_64"))
+    with open(os.path.join(page, "index.html"), "w") as f:
+        f.write("".join('<a href="../../files/%s">%s</a>\n' % ((os.path.basename(w),) * 2) for w in whls))
+PY
+for installer in uv pip; do
+  out=$(env -u PIP_FIND_LINKS PIP_INDEX_URL="file://$W/idx/main/simple" PIP_EXTRA_INDEX_URL="file://$W/idx/mirror/simple" \
+    ansible localhost -m llmserve.triton.python_venv -a "{\"path\": \"$W/mx-$installer\", \"packages\": [\"llst-x==1.0\"],
+      \"installer\": \"$installer\", \"uv_version\": \"$UV_VERSION\", \"cache_dir\": \"$W/cache\"}" 2>&1) ||
+    fail "$installer with a mirror: $out"
+  tag=$(grep '^Tag:' "$W/mx-$installer"/lib/python3*/site-packages/llst_x-1.0.dist-info/WHEEL)
+  [ "$tag" = "Tag: py3-none-manylinux_2_17_x86_64" ] || fail "$installer took the mirror's wheel ($tag)"
+done
+ok "a mirror with one wheel of a release does not hide the main index's platform wheel (uv and pip)"
 echo "PASS 15-python-venv"

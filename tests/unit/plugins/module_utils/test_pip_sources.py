@@ -139,6 +139,8 @@ def test_uv_command_all_reachable(ivc):
         "--compile-bytecode",
         "--index-url",
         ivc.PYPI_SIMPLE,
+        "--extra-index-url",  # the main index first: uv ranks extra indexes before it
+        ivc.PYPI_SIMPLE,
         "--extra-index-url",
         "file:///opt/pypi/simple",
         "--extra-index-url",

@@ -142,8 +142,8 @@ def test_stale_aliases():
 WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
 
-def make_wheel(folder, name, version, requires=(), files=None):
-    """A pure-Python wheel of `name` (one module, or `files`) with its Requires-Dist."""
+def make_wheel(folder, name, version, requires=(), files=None, tag="py3-none-any"):
+    """A wheel of `name` (one module, or `files`) with its Requires-Dist, tagged `tag`."""
     mod = name.replace("-", "_")
     dist = "%s-%s.dist-info" % (mod, version)
     files = dict(files or {"%s.py" % mod: "VERSION = %r\n" % version})
@@ -151,7 +151,7 @@ def make_wheel(folder, name, version, requires=(), files=None):
         {
             dist + "/METADATA": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n%s"
             % (name, version, "".join("Requires-Dist: %s\n" % r for r in requires)),
-            dist + "/WHEEL": WHEEL,
+            dist + "/WHEEL": WHEEL.replace("py3-none-any", tag),
         }
     )
     record = []
@@ -162,7 +162,7 @@ def make_wheel(folder, name, version, requires=(), files=None):
         record.append("%s,sha256=%s,%d" % (path, digest, len(text.encode())))
     record.append(dist + "/RECORD,,")
     files[dist + "/RECORD"] = "\n".join(record) + "\n"
-    path = os.path.join(str(folder), "%s-%s-py3-none-any.whl" % (mod, version))
+    path = os.path.join(str(folder), "%s-%s-%s.whl" % (mod, version, tag))
     with zipfile.ZipFile(path, "w") as zf:
         for name_, text in files.items():
             zf.writestr(name_, text)
