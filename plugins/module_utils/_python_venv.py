@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 - ansible-test sanity wants it
 
+import fcntl
 import json
 import os
 import re
@@ -262,9 +263,22 @@ class Installer:
         return True
 
     def ensure_uv(self):
-        """Install the pinned uv into its tools venv once; True when it did."""
+        """Install the pinned uv into its tools venv once; True when it did. Under a lock in
+        tools_dir: two installs started together (the benchmark role's in the background
+        beside the serving venv's) must not build the same tools venv at once."""
         if os.path.exists(self.uv):
             return False
+        if not os.path.isdir(self.p["tools_dir"]):
+            os.makedirs(self.p["tools_dir"], 0o755)
+        with open(
+            os.path.join(self.p["tools_dir"], ".uv-%s.lock" % self.p["uv_version"]), "w"
+        ) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.path.exists(self.uv):  # the other one installed it meanwhile
+                return False
+            return self._install_uv()
+
+    def _install_uv(self):
         self.run([self.p["python"], "-m", "venv", self.uv_venv], what="creating the venv of uv")
         env = dict(self.env, PIP_NO_INPUT="1", **self.cache_env)
         pip = [os.path.join(self.uv_venv, "bin", "python"), "-m", "pip", "install", "-q"]

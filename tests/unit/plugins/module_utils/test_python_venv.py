@@ -280,3 +280,34 @@ def test_installer_uv_runs_with_pip_sources_only(tmp_path, monkeypatch):
     assert argv[argv.index("--find-links") + 1] == str(tmp_path)
     assert argv[-2:] == ["--no-deps", "pkg==1"]
     assert inst.warnings == ["index https://torch.example/whl unreachable, left out"]
+
+
+def test_ensure_uv_twice_at_once_installs_once(tmp_path):
+    """Two installs that start together (two processes in the play; threads here, each with
+    its own lock file description) build the tools venv once: the second waits, then finds uv."""
+    import threading
+    import time
+
+    calls = []
+
+    def run(argv, env):
+        calls.append(argv)
+        if argv[-1].startswith("uv=="):
+            time.sleep(0.3)
+            uv = tmp_path / "tools" / "uv-0.13.9" / "bin" / "uv"
+            uv.parent.mkdir(parents=True, exist_ok=True)
+            uv.write_text("")
+        return 0, "", ""
+
+    p = params(installer="uv", tools_dir=str(tmp_path / "tools"))
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(pv.Installer(p, {}, run=run).ensure_uv()))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, True]
+    assert len([a for a in calls if a[-1].startswith("uv==")]) == 1
