@@ -303,7 +303,7 @@ def test_ensure_uv_twice_at_once_installs_once(tmp_path):
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(pv.Installer(p, {}, run=run).ensure_uv()))
-        for _ in range(2)
+        for _n in range(2)
     ]
     for t in threads:
         t.start()
