@@ -268,8 +268,7 @@ class Installer:
         beside the serving venv's) must not build the same tools venv at once."""
         if os.path.exists(self.uv):
             return False
-        if not os.path.isdir(self.p["tools_dir"]):
-            os.makedirs(self.p["tools_dir"], 0o755)
+        os.makedirs(self.p["tools_dir"], 0o755, exist_ok=True)  # two at once: both may create it
         with open(
             os.path.join(self.p["tools_dir"], ".uv-%s.lock" % self.p["uv_version"]), "w"
         ) as lock:
