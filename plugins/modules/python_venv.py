@@ -168,25 +168,14 @@ python:
 
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.llmserve.triton.plugins.module_utils import _python_venv as venv
+from ansible_collections.llmserve.triton.plugins.module_utils._atomic_write import write_text
 from ansible_collections.llmserve.triton.plugins.module_utils._pip_sources import (
     credentials,
     redact,
 )
-
-
-def _writer(module):
-    def write(path, text):
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".llmserve-")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-
-    return write
 
 
 def _read_state(path):
@@ -234,7 +223,7 @@ def main():
         module.warn(
             "%s is not pinned (name==version): a later run may install another version" % req
         )
-    runner = venv.Installer(p, os.environ, write=_writer(module))
+    runner = venv.Installer(p, os.environ, write=lambda path, text: write_text(module, path, text))
     base = runner.interpreter(p["python"])
     if base is None:
         module.fail_json(
@@ -278,7 +267,7 @@ def main():
     for warning in runner.warnings:
         module.warn(warning)
     record = dict(spec, installed_with=p["installer"])
-    _writer(module)(state_file, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_text(module, state_file, json.dumps(record, indent=1, sort_keys=True) + "\n")
     result.update(installer=p["installer"], commands=runner.commands)
     module.exit_json(**result)
 

@@ -164,9 +164,9 @@ removed:
 
 import os
 import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.llmserve.triton.plugins.module_utils._atomic_write import write_text
 from ansible_collections.llmserve.triton.plugins.module_utils._model_repo import (
     ModelRepoError,
     collisions,
@@ -192,17 +192,6 @@ def _mkdirs(module, path, changed):
     if os.path.isdir(path):
         changed = _attrs(module, path, module.params["directory_mode"], changed)
     return changed
-
-
-def _write(module, path, content):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main():
@@ -261,7 +250,7 @@ def main():
         changed = _mkdirs(module, path, changed)
     if not module.check_mode:
         for path, _before, after in planned["writes"]:
-            _write(module, path, after)
+            write_text(module, path, after)
         for path in planned["removals"]:
             shutil.rmtree(path)
     for path, _content in desired_files(repo, models):
