@@ -250,17 +250,20 @@ class Installer:
         lines = out.split()
         return (lines[0], lines[1]) if rc == 0 and len(lines) == 2 else None
 
-    def ensure_venv(self, base_version):
-        """Create the venv (again, --clear, when its interpreter does not run or is another
-        Python version than the base's); True when it did."""
-        have = self.interpreter(self.python) if os.path.exists(self.python) else None
+    def venv_interpreter(self):
+        """(X.Y, purelib) of the venv's interpreter, or None (missing, or it does not run)."""
+        return self.interpreter(self.python) if os.path.exists(self.python) else None
+
+    def ensure_venv(self, base_version, have):
+        """The venv's (X.Y, purelib): ``have`` (venv_interpreter()) when it runs the base's
+        Python version, else from the venv created (again, --clear)."""
         if have and have[0] == base_version:
-            return False
+            return have
         argv = [self.p["python"], "-m", "venv"] + (
             ["--clear"] if os.path.exists(self.p["path"]) else []
         )
         self.run(argv + [self.p["path"]], what="creating the venv %s" % self.p["path"])
-        return True
+        return self.interpreter(self.python)
 
     def ensure_uv(self):
         """Install the pinned uv into its tools venv once; True when it did. Under a lock in

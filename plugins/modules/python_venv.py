@@ -232,7 +232,7 @@ def main():
     state_file = p["state_file"] or os.path.join(p["path"], venv.STATE_FILE)
     spec = venv.spec_of(p, base[0])
     before = venv.installed_spec(_read_state(state_file))
-    have = runner.interpreter(runner.python) if os.path.exists(runner.python) else None
+    have = runner.venv_interpreter()
     changed = before != spec or not have or have[0] != base[0]
     result = dict(
         changed=changed,
@@ -252,14 +252,13 @@ def main():
     if module.check_mode or not changed:
         module.exit_json(**result)
     try:
-        runner.ensure_venv(base[0])
+        purelib = runner.ensure_venv(base[0], have)[1]
         for sub in ("pip", "uv") if p["cache_dir"] else ():
             path = os.path.join(p["cache_dir"], sub)
             if not os.path.isdir(path):
                 os.makedirs(path, 0o755)
         if p["installer"] == "uv":
             result["installed_uv"] = runner.ensure_uv()
-        purelib = runner.interpreter(runner.python)[1]
         runner.take(venv.plan_steps(venv.spec_of(p, base[0], redacted=False)), purelib)
     except (venv.InstallError, OSError, ValueError) as exc:
         result["commands"] = runner.commands

@@ -215,9 +215,12 @@ def test_installer_pip_in_a_real_venv(tmp_path, wheels):
     )
     inst = pv.Installer(p, env, write=write_file)
     base = inst.interpreter(sys.executable)
-    assert inst.ensure_venv(base[0]) is True
-    assert inst.ensure_venv(base[0]) is False  # runs, same Python: kept
-    purelib = inst.interpreter(inst.python)[1]
+    assert inst.venv_interpreter() is None
+    first = inst.ensure_venv(base[0], None)
+    assert first == inst.venv_interpreter() and first[0] == base[0]
+    assert inst.ensure_venv(base[0], inst.venv_interpreter()) == first  # same Python: kept
+    assert len([c for c in inst.commands if " -m venv " in c]) == 1
+    purelib = first[1]
     inst.take(pv.plan_steps(pv.spec_of(p, base[0], redacted=False)), purelib)
     assert dists(inst.python) == ["llst-a==1.0", "llst-alias==1.0+cpu", "llst-b==1.0"]
     inst.write_alias(purelib, "llst-alias", "2.0+cpu")
@@ -233,7 +236,7 @@ def test_installer_reports_the_failing_step(tmp_path, wheels):
     env = dict(os.environ, PIP_NO_INDEX="1", PIP_FIND_LINKS=wheels)
     p = params(path=str(tmp_path / "venv"), packages=["llst-missing==9"])
     inst = pv.Installer(p, env)
-    inst.ensure_venv(inst.interpreter(sys.executable)[0])
+    inst.ensure_venv(inst.interpreter(sys.executable)[0], None)
     with pytest.raises(pv.InstallError) as err:
         inst.install(["llst-missing==9"])
     assert str(err.value).startswith("installing llst-missing==9 failed (rc 1): ")
@@ -266,7 +269,7 @@ def test_installer_uv_runs_with_pip_sources_only(tmp_path, monkeypatch):
         cache_dir=str(tmp_path / "cache"),
     )
     inst = pv.Installer(p, env)
-    inst.ensure_venv(inst.interpreter(sys.executable)[0])
+    inst.ensure_venv(inst.interpreter(sys.executable)[0], None)
     assert inst.ensure_uv() is False  # there already
     inst._reach = {"https://pip.example/simple": True, "https://torch.example/whl": False}
     inst.install(["--no-deps", "pkg==1"], extra_index_url="https://torch.example/whl")
