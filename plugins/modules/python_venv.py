@@ -254,9 +254,7 @@ def main():
     try:
         purelib = runner.ensure_venv(base[0], have)[1]
         for sub in ("pip", "uv") if p["cache_dir"] else ():
-            path = os.path.join(p["cache_dir"], sub)
-            if not os.path.isdir(path):
-                os.makedirs(path, 0o755)
+            os.makedirs(os.path.join(p["cache_dir"], sub), 0o755, exist_ok=True)
         if p["installer"] == "uv":
             result["installed_uv"] = runner.ensure_uv()
         runner.take(venv.plan_steps(venv.spec_of(p, base[0], redacted=False)), purelib)
