@@ -49,7 +49,7 @@ ALIASES = {
     "f": "find-links",
     "c": "constraint",
 }
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@", re.IGNORECASE)
 
 
 def redact(text):
@@ -61,8 +61,8 @@ def credentials(text):
     """The credentials (``user:token``, and the token alone) of the URLs in ``text``: a module
     adds them to its no_log values, so that they are masked in the returned arguments too."""
     out = []
-    for m in re.finditer(r"[a-z][a-z0-9+.-]*://([^/@\s]+)@", str(text), re.IGNORECASE):
-        userinfo = m.group(1)
+    for m in _CREDENTIALS.finditer(str(text)):
+        userinfo = m.group("userinfo")
         out += [userinfo] + ([userinfo.split(":", 1)[1]] if ":" in userinfo else [])
     return [c for c in out if c]
 
