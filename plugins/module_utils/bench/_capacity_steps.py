@@ -300,12 +300,6 @@ def repeats_due(state, judged, loads):
     return due
 
 
-def repeat_due(state, judged, loads):
-    """The first of repeats_due(), if any, else None."""
-    due = repeats_due(state, judged, loads)
-    return due[0] if due else None
-
-
 def _flipped(judged, lo, hi, x):
     """The bracket (lo, hi) if the leaning verdict of x, one of its ends, turned over: a
     failure that passes brackets up to the next failure above it; a pass that fails, down
