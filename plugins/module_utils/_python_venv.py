@@ -121,6 +121,16 @@ def installed_spec(state):
     return {k: v for k, v in state.items() if k != "installed_with"}
 
 
+def summary(spec, installer, path, state):
+    """One line on what the module does or did with the venv at path; state is "would"
+    (check mode), "installed" or "holds"."""
+    wanted = [pre["requirement"] for pre in spec["preinstall"]] + list(spec["packages"])
+    if state == "holds":
+        return "%s holds %s" % (path, ", ".join(wanted))
+    verb = "Check mode, nothing downloaded: would fetch" if state == "would" else "installed"
+    return "%s %s with %s into %s" % (verb, ", ".join(wanted), installer, path)
+
+
 def plan_steps(spec):
     """The install steps of spec: {"install": [args], "extra_index_url": str} or
     {"dependencies_of": [names], "pins": [requirements]} (installed from the Requires-Dist

@@ -164,6 +164,15 @@ python:
   returned: success
   type: str
   sample: /opt/llmserve/bench/genai-perf/bin/python
+msg:
+  description: >-
+    One line on the venv: in check mode, when it would install, C(Check mode, nothing
+    downloaded: would fetch <requirements> with <installer> into <path>); after an install,
+    C(installed <requirements> with <installer> into <path>); otherwise C(<path> holds
+    <requirements>).
+  returned: success
+  type: str
+  sample: installed genai-perf==0.0.16 with uv into /opt/llmserve/bench/genai-perf
 """
 
 import json
@@ -241,6 +250,9 @@ def main():
         installed_uv=False,
         commands=[],
         python=runner.python,
+        msg=venv.summary(
+            spec, p["installer"], p["path"], "would" if changed and module.check_mode else "holds"
+        ),
     )
     if module._diff:
         result["diff"] = {
@@ -259,13 +271,17 @@ def main():
             result["installed_uv"] = runner.ensure_uv()
         runner.take(venv.plan_steps(venv.spec_of(p, base[0], redacted=False)), purelib)
     except (venv.InstallError, OSError, ValueError) as exc:
-        result["commands"] = runner.commands
-        module.fail_json(msg="%s: %s" % (p["path"], redact(exc)), **result)
+        result.update(commands=runner.commands, msg="%s: %s" % (p["path"], redact(exc)))
+        module.fail_json(**result)
     for warning in runner.warnings:
         module.warn(warning)
     record = dict(spec, installed_with=p["installer"])
     write_text(module, state_file, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    result.update(installer=p["installer"], commands=runner.commands)
+    result.update(
+        installer=p["installer"],
+        commands=runner.commands,
+        msg=venv.summary(spec, p["installer"], p["path"], "installed"),
+    )
     module.exit_json(**result)
 
 

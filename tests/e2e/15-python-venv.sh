@@ -70,6 +70,8 @@ dists() {
 run check1 -C --diff "$(args uv 1.0+cpu)"
 [ "$(field check1 'r.get("changed")')" = True ] || fail "check mode on a missing venv: not changed ($(cat "$W/check1.out"))"
 [ ! -e "$W/venv" ] || fail "check mode created the venv"
+field check1 'r["msg"]' | grep -q "^Check mode, nothing downloaded: would fetch .* with uv into $W/venv$" ||
+  fail "check mode msg: $(field check1 'r.get("msg")')"
 ok "check mode: would install, nothing created"
 
 run apply1 "$(args uv 1.0+cpu)"

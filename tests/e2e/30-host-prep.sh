@@ -87,7 +87,7 @@ chk_expect yes "the apt lists of https://nvidia.github.io/libnvidia-container/st
 chk_expect yes "the image nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04 (not on this host) for the GPU check"
 chk_expect yes "the apt lists of http://deb.debian.org/debian bookworm contrib non-free non-free-firmware (components this run enables), then the packages nvidia-driver, nvidia-smi, firmware-misc-nonfree, linux-headers-amd64"
 chk_expect yes "the image nvcr.io/nvidia/tritonserver:24.05-vllm-python-py3"
-chk_expect yes "tritonclient[grpc]==2.46.0 with pip into /opt/llmserve/triton-client"
+chk_expect yes "tritonclient[grpc]==2.46.0 with uv into /opt/llmserve/triton-client"
 echo "ok: rc=0 offline, every download reported"
 
 # The real state, not what Ansible reported: no key, no sources, no package, no apt lists.

