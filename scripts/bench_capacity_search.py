@@ -5,14 +5,14 @@
 (prints figures; not a test).
 
     scripts/bench_capacity_search.py [--precision 0.05] [--seeds 20] [--noise 0.03]
-                                     [--seconds-per-point 60]
+                                     [--seconds-per-point 60] [--budget N]
     scripts/bench_capacity_search.py --server URL --model NAME [--tokenizer PATH]
                                      [--engine genai-perf|aiperf] [--exe PATH]
                                      [--kind openai|kserve|triton_generate]
                                      [--min 1] [--max 16] [--lengths 32,16]
                                      [--request-count 8] [--warmup 2]
                                      [--slo JSON | --calibrate METRIC] [--workspace DIR]
-                                     [--prior-noise 0.0]
+                                     [--prior-noise 0.0] [--budget N]
 
 On the simulated servers of tests/unit/plugins/module_utils/_sim_servers.py (smooth,
 queueing, M/M/1 request rate, plateau, cliff, non-monotone bumps, and the held-out steep
@@ -155,6 +155,12 @@ def main():
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--noise", type=float, default=0.03, help="relative std of the noisy runs")
     ap.add_argument("--seconds-per-point", type=float, default=60.0)
+    ap.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="the search's benchmark_search_budget (default: the plan's worst case)",
+    )
     live = ap.add_argument_group("live server (--server)")
     live.add_argument("--server", help="base URL (openai, triton_generate) or host:port (kserve)")
     live.add_argument("--model", default="demo")
@@ -190,6 +196,7 @@ def main():
                 max_load=server.max,
                 precision=args.precision,
                 noise=noise,
+                budget=args.budget,
             )
             truth, _edges = server.truth(lambda rec, cfg=cfg: passes(cfg, rec))
             band = sim.SimServer(name, noise).band(lambda rec, cfg=cfg: passes(cfg, rec))
@@ -209,13 +216,18 @@ def main():
             rows.append(_mean_row(runs, "%s%s" % (name, " noise %g" % noise if noise else "")))
     print(
         "capacity search, +-%g %%, [min, max] per curve (concurrency [1, 256], "
-        "request rate [0.5, 64]), default budget; ok: the answer within the precision of the "
+        "request rate [0.5, 64]), budget %s; ok: the answer within the precision of the "
         "truth; band: the truth's noise band (SimServer.band: the boundaries of the curve with "
         "every latency x exp(+-2 noise), where a single run's verdict may flip) and whether "
         "the answer lies in it widened by the precision; grid: whether it lies in the grid's "
         "band (band_of_runs: its mixed-verdict loads) widened by the precision (noisy rows: "
         "median answer, mean points, share of %d seeds; the search gets the noise as its prior, "
-        "benchmark_search_noise)" % (100 * args.precision, args.seeds)
+        "benchmark_search_noise)"
+        % (
+            100 * args.precision,
+            args.budget or "the worst case (default)",
+            args.seeds,
+        )
     )
     print_rows(rows, args.seconds_per_point)
     print_summary(rows, tuple(getattr(sim, "HELD_OUT", ())))
@@ -383,6 +395,7 @@ def live_main(args):
             max_load=hi,
             precision=args.precision,
             noise=args.prior_noise,
+            budget=args.budget,
         )
 
     cfg = config(slo)
