@@ -20,7 +20,8 @@
 # LLMSERVE_CAPACITY_FIGURES=1 also runs scripts/bench_capacity_search.py --server (the search,
 # doubling and the grid against this server, points and wall time; about 12 minutes more over
 # 1..64, LLMSERVE_CAPACITY_FIGURES_MAX narrows it, LLMSERVE_CAPACITY_PRIOR_NOISE sets the
-# search's benchmark_search_noise).
+# search's benchmark_search_noise, LLMSERVE_CAPACITY_FIGURES_ARGS adds the script's options,
+# e.g. "--budget 8 --request-count 16").
 # Uses ports 8000-8002 (through the serving role).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -211,10 +212,12 @@ PY
 
 if [ "${LLMSERVE_CAPACITY_FIGURES:-0}" = 1 ]; then
   echo "=== figures: search, doubling and grid against this server (scripts/bench_capacity_search.py)"
+  read -r -a extra <<<"${LLMSERVE_CAPACITY_FIGURES_ARGS:-}"
   cudart=$(/opt/llmserve/bench/genai-perf/bin/python -c "import nvidia.cuda_runtime as m, os; print(os.path.join(list(m.__path__)[0], 'lib'))")
   LD_LIBRARY_PATH=$cudart python scripts/bench_capacity_search.py --server http://127.0.0.1:8000 \
     --model demo --tokenizer /var/lib/llmserve/models/demo --max "${LLMSERVE_CAPACITY_FIGURES_MAX:-$MAX}" --workspace "$work/figures" \
-    --slo "{\"$METRIC\": $LIMIT}" --prior-noise "${LLMSERVE_CAPACITY_PRIOR_NOISE:-0}"
+    --slo "{\"$METRIC\": $LIMIT}" --prior-noise "${LLMSERVE_CAPACITY_PRIOR_NOISE:-0}" \
+    "${extra[@]}"
 fi
 
 echo "PASS 51-capacity-search"
