@@ -159,7 +159,8 @@ def main():
         "--budget",
         type=int,
         default=None,
-        help="the search's benchmark_search_budget (default: the plan's worst case)",
+        help="the search's benchmark_search_budget (default: the plan's worst case); with "
+        "--server, a second search row with this budget, on the same runs",
     )
     live = ap.add_argument_group("live server (--server)")
     live.add_argument("--server", help="base URL (openai, triton_generate) or host:port (kserve)")
@@ -387,7 +388,7 @@ def live_main(args):
     lo = int(args.min) if integer else args.min
     hi = int(args.max) if integer else args.max
 
-    def config(slo):
+    def config(slo, budget=None):
         return cplan.validate_search(
             slo=slo,
             load=args.load,
@@ -395,7 +396,7 @@ def live_main(args):
             max_load=hi,
             precision=args.precision,
             noise=args.prior_noise,
-            budget=args.budget,
+            budget=budget,
         )
 
     cfg = config(slo)
@@ -414,9 +415,12 @@ def live_main(args):
         server.cfg = cfg
     t0 = time.monotonic()
     used = {}
-    for label, method in (("grid", grid), ("search", search), ("doubling", doubling)):
+    runs = [("grid", grid, cfg), ("search", search, cfg), ("doubling", doubling, cfg)]
+    if args.budget:  # the search again with that budget, on the same runs
+        runs.append(("search b=%d" % args.budget, search, config(slo, args.budget)))
+    for label, method, method_cfg in runs:
         m = MethodMeasure(server)
-        cap, _first = method(cfg, m)
+        cap, _first = method(method_cfg, m)
         walls = sum(server.wall[k] for k in m.keys)
         used[label] = dict(answer=cap, points=len(m.keys), wall_s=walls, keys=m.keys)
     truth = used["grid"]["answer"]
@@ -447,7 +451,8 @@ def live_main(args):
     print(
         "%-9s %8s %6s %8s %7s %9s" % ("method", "answer", "points", "vs grid", "agrees", "wall s")
     )
-    for label, _m in METHODS:
+    labels = [label for label, _m in METHODS] + [x for x in used if x.startswith("search b=")]
+    for label in labels:
         m = used[label]
         diff = (m["answer"] - truth) / truth if m["answer"] and truth else None
         print(
@@ -462,14 +467,15 @@ def live_main(args):
             )
         )
     names = [x["name"] for x in cfg["slo"]]
-    print("\nthe measured curve (first runs; S/D/G: asked by search, doubling, grid):")
+    print(
+        "\nthe measured curve (first runs; S/D/G/B: asked by search, doubling, grid, the "
+        "search with --budget):"
+    )
     print("%6s %-5s %-7s %s" % (args.load[:6], "by", "verdict", "  ".join(names)))
+    letters = [("S", "search"), ("D", "doubling"), ("G", "grid")]
+    letters += [("B", label) for label in labels[len(METHODS) :]]
     for (x, k), rec in sorted(server.cache.items()):
-        by = "".join(
-            c
-            for c, label in (("S", "search"), ("D", "doubling"), ("G", "grid"))
-            if (x, k) in used[label]["keys"]
-        )
+        by = "".join(c for c, label in letters if (x, k) in used[label]["keys"])
         verdict = _slo.judge_point(cfg["slo"], rec)["verdict"] if rec else "failed"
         vals = [(rec or {}).get(n) for n in names]
         if names and "error_rate" in names:
