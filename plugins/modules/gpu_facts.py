@@ -29,13 +29,9 @@ description:
   - Read-only; changes nothing on the host.
 author:
   - llmserve.triton contributors (@llmserve)
+extends_documentation_fragment:
+  - llmserve.triton.attributes.read_only
 attributes:
-  check_mode:
-    description: Can run in check mode; the module never changes anything.
-    support: full
-  diff_mode:
-    description: The module changes nothing, so there is no diff.
-    support: none
   facts:
     description: Returns the C(llmserve_gpu) fact.
     support: full

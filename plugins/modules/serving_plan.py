@@ -37,13 +37,9 @@ description:
     (a redirect to this module).
 author:
   - llmserve.triton contributors (@llmserve)
+extends_documentation_fragment:
+  - llmserve.triton.attributes.read_only
 attributes:
-  check_mode:
-    description: Can run in check mode; the module never changes anything.
-    support: full
-  diff_mode:
-    description: The module changes nothing, so there is no diff.
-    support: none
   facts:
     description: Sets the fact C(llmserve_serving_plan).
     support: full

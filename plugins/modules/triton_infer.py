@@ -91,14 +91,8 @@ notes:
   - Token count is C(usage.completion_tokens) from the last OpenAI stream chunk when the server
     reports it, else the number of non-empty streamed chunks (vLLM's Triton backend streams one
     chunk per decoding step); RV(tokens_source) says which.
-attributes:
-  check_mode:
-    description: Can run in check mode and report what would change without changing it.
-    support: full
-    details: Read-only; performs the inference in check mode too.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode).
-    support: none
+extends_documentation_fragment:
+  - llmserve.triton.attributes.read_only
 """
 
 EXAMPLES = r"""

@@ -79,14 +79,8 @@ options:
 notes:
   - Give at most one of O(pidfile), O(systemd_unit), O(container). Without any, only the HTTP
     probes are checked and only the deadline can fail the wait.
-attributes:
-  check_mode:
-    description: Can run in check mode and report what would change without changing it.
-    support: full
-    details: Read-only; probes in check mode too.
-  diff_mode:
-    description: Returns details on what has changed, in diff mode.
-    support: none
+extends_documentation_fragment:
+  - llmserve.triton.attributes.read_only
 """
 
 EXAMPLES = r"""
