@@ -11,7 +11,8 @@
 #   error naming the step). The canary never appears in the output or the files. Then pip's
 #   semantics of several indexes with uv: a mirror (extra index) holding only the pure wheel
 #   of a release must not hide the platform wheel the main index has (pip merges a version's
-#   files from every index, uv takes them from the first index that has it). Seconds.
+#   files from every index, uv takes them from the first index that has it). Last, the module in
+# the background waited for through the contract's wait_job, as the roles run it. Seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -131,4 +132,42 @@ for installer in uv pip; do
   [ "$tag" = "Tag: py3-none-manylinux_2_17_x86_64" ] || fail "$installer took the mirror's wheel ($tag)"
 done
 ok "a mirror with one wheel of a release does not hide the main index's platform wheel (uv and pip)"
+
+# In the background, as the roles run it: started with async and poll 0, waited for through
+# the contract's entry point wait_job (changed, the module's line reported; a failure fails
+# the wait with the module's own error).
+cat >"$W/bg.yml" <<'YML'
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Start the install in the background
+      llmserve.triton.python_venv:
+        path: "{{ bg_path }}"
+        packages: ["{{ bg_package }}"]
+        installer: pip
+        cache_dir: "{{ bg_cache }}"
+      async: 120
+      poll: 0
+      register: bg_job
+    - name: Wait for it
+      ansible.builtin.include_role:
+        name: llmserve.triton.llmserve
+        tasks_from: wait_job
+      vars:
+        llmserve_wait_job: "{{ bg_job }}"
+        llmserve_wait_what: the background install
+        llmserve_wait_poll: 1
+        llmserve_wait_timeout: 120
+YML
+bg() {  # bg NAME PACKAGE: the playbook's JSON output in $W/NAME.out
+  ansible-playbook -i localhost, -c local -e ansible_python_interpreter="$(command -v python)" \
+    -e bg_path="$W/bg" -e bg_package="$2" -e bg_cache="$W/cache" "$W/bg.yml" >"$W/$1.out" 2>&1
+}
+bg bg1 llst-c==1.0 || fail "wait_job: $(cat "$W/bg1.out")"
+grep -q "\"msg\": \"installed llst-c==1.0 with pip into $W/bg\"" "$W/bg1.out" || fail "wait_job did not report the module's line"
+"$W/bg/bin/python" -c 'import importlib.metadata as m; m.version("llst-c")' 2>/dev/null ||
+  fail "the background install left no llst-c in $W/bg"
+if bg bg2 llst-missing==9; then fail "wait_job passed a failed install"; fi
+grep -q "installing llst-missing==9 failed" "$W/bg2.out" || fail "wait_job hid the module's error: $(tail -20 "$W/bg2.out")"
+ok "in the background through the contract's wait_job: the module's line reported, its failure fails the wait"
 echo "PASS 15-python-venv"
