@@ -451,7 +451,8 @@ def live_main(args):
     print(
         "%-9s %8s %6s %8s %7s %9s" % ("method", "answer", "points", "vs grid", "agrees", "wall s")
     )
-    labels = [label for label, _m in METHODS] + [x for x in used if x.startswith("search b=")]
+    extra = [label for label, _method, _cfg in runs[len(METHODS) :]]  # the --budget search
+    labels = [label for label, _m in METHODS] + extra
     for label in labels:
         m = used[label]
         diff = (m["answer"] - truth) / truth if m["answer"] and truth else None
@@ -473,7 +474,7 @@ def live_main(args):
     )
     print("%6s %-5s %-7s %s" % (args.load[:6], "by", "verdict", "  ".join(names)))
     letters = [("S", "search"), ("D", "doubling"), ("G", "grid")]
-    letters += [("B", label) for label in labels[len(METHODS) :]]
+    letters += [("B", label) for label in extra]
     for (x, k), rec in sorted(server.cache.items()):
         by = "".join(c for c, label in letters if (x, k) in used[label]["keys"])
         verdict = _slo.judge_point(cfg["slo"], rec)["verdict"] if rec else "failed"
